@@ -1,0 +1,256 @@
+"""Load and validate the knowledge base. Refuses bad data with the file and row named."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from cartcode.codeformat import is_well_formed, normalise
+from cartcode.kb.schema import CodeRow, Dated, Manifest, Policy, Product, Source
+
+T = TypeVar("T", bound=BaseModel)
+
+try:  # the C loader is ~10x faster; fall back when libyaml is absent
+    _Loader: Any = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover
+    _Loader = yaml.SafeLoader
+
+
+class KBError(ValueError):
+    """The knowledge base is invalid. The message names the file and the row."""
+
+
+def _where(file: str, index: int, row: Mapping[str, Any] | None) -> str:
+    label = ""
+    if isinstance(row, Mapping):
+        for key in ("id", "code"):
+            if key in row:
+                label = f" ({key} {row[key]!r})"
+                break
+    return f"{file}: row {index + 1}{label}"
+
+
+def _read_yaml(directory: Path, name: str) -> Any:
+    path = directory / name
+    try:
+        with path.open("rb") as handle:
+            return yaml.load(handle, Loader=_Loader)
+    except FileNotFoundError as exc:
+        raise KBError(f"{name}: missing from the knowledge base directory {directory}") from exc
+    except yaml.YAMLError as exc:
+        raise KBError(f"{name}: not valid YAML: {exc}") from exc
+
+
+def _rows(directory: Path, name: str, model: type[T], key: str) -> list[T]:
+    data = _read_yaml(directory, name)
+    items = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise KBError(f"{name}: expected a top-level key {key!r} holding a list of rows")
+    out: list[T] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise KBError(f"{_where(name, index, None)}: a row must be a mapping")
+        if "sources" in model.model_fields and not item.get("sources"):
+            raise KBError(f"{_where(name, index, item)}: the row names no source")
+        try:
+            out.append(model.model_validate(item))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or '(row)'}: {err['msg']}" for err in exc.errors()
+            )
+            raise KBError(f"{_where(name, index, item)}: {problems}") from exc
+    return out
+
+
+@dataclass
+class KB:
+    """The loaded knowledge base: typed rows plus the indexes every query uses."""
+
+    directory: Path
+    manifest: Manifest
+    sources: dict[str, Source]
+    codes: list[CodeRow]
+    products: list[Product]
+    policies: list[Policy]
+    extra: dict[str, Any] = field(default_factory=dict)  # other YAML files (decision tables), raw
+    _by_code: dict[tuple[str, str], list[CodeRow]] = field(default_factory=dict, repr=False)
+    _by_name: dict[str, Product] = field(default_factory=dict, repr=False)
+    _policies: dict[str, list[Policy]] = field(default_factory=dict, repr=False)
+
+    @property
+    def edition(self) -> str:
+        return self.manifest.edition
+
+    @property
+    def as_of(self) -> dt.date:
+        return self.manifest.as_of
+
+    def stamp(self) -> dict[str, str]:
+        """The KB edition every answer carries (like an OPA bundle revision)."""
+        return {"edition": self.manifest.edition, "as_of": self.manifest.as_of.isoformat()}
+
+    # -- codes -------------------------------------------------------------------------------
+    def code_rows(self, system: str, code: str) -> list[CodeRow]:
+        """Every period the KB holds for a code, oldest first (deleted codes keep their rows)."""
+        return self._by_code.get((system, normalise(system, code)), [])
+
+    def code(self, system: str, code: str, on: dt.date | None = None) -> CodeRow | None:
+        """The row valid on `on`; without a date, the newest row."""
+        rows = self.code_rows(system, code)
+        if on is None:
+            return rows[-1] if rows else None
+        for row in rows:
+            if row.valid_on(on):
+                return row
+        return None
+
+    def knows(self, system: str, code: str) -> bool:
+        return (system, normalise(system, code)) in self._by_code
+
+    def codes_where(self, **attrs: Any) -> list[CodeRow]:
+        """Rows whose attributes equal the given values, e.g. codes_where(role="admin", system="CPT")."""
+        return [row for row in self.codes if all(getattr(row, k) == v for k, v in attrs.items())]
+
+    # -- products ----------------------------------------------------------------------------
+    def product(self, name: str) -> Product | None:
+        """A product by generic or brand name, short form, id or product HCPCS code (any case)."""
+        return self._by_name.get(name.strip().casefold())
+
+    def product_close_matches(self, name: str, n: int = 5) -> list[str]:
+        keys = list(self._by_name)
+        matches = difflib.get_close_matches(name.strip().casefold(), keys, n=n, cutoff=0.5)
+        return matches or [k for k in keys if name.strip().casefold()[:3] in k][:n]
+
+    def product_codes(self, product_id: str, system: str, on: dt.date | None = None) -> list[CodeRow]:
+        """The codes naming a product in one system (e.g. its HCPCS Q-code), valid on `on` if given."""
+        return [
+            row for row in self.codes
+            if row.product == product_id and row.system == system and (on is None or row.valid_on(on))
+        ]
+
+    def product_by_id(self, product_id: str) -> Product | None:
+        return next((p for p in self.products if p.id == product_id), None)
+
+    # -- policies ----------------------------------------------------------------------------
+    def policy(self, policy_id: str, on: dt.date | None = None) -> Policy | None:
+        rows = self._policies.get(policy_id, [])
+        if on is None:
+            return rows[-1] if rows else None
+        return next((row for row in rows if row.valid_on(on)), None)
+
+    def policy_rows(self, policy_id: str) -> list[Policy]:
+        return self._policies.get(policy_id, [])
+
+    # -- sources -----------------------------------------------------------------------------
+    def source(self, source_id: str) -> Source:
+        return self.sources[source_id]
+
+
+def _check_sources(name: str, rows: Sequence[BaseModel], sources: Mapping[str, Source]) -> None:
+    for index, row in enumerate(rows):
+        ids: list[str] = list(getattr(row, "sources", []))
+        for status in getattr(row, "statuses", []):
+            ids.extend(status.sources)
+        for source_id in ids:
+            if source_id not in sources:
+                raise KBError(
+                    f"{_where(name, index, row.model_dump())}: unknown source id {source_id!r} "
+                    "(not in sources.yaml)"
+                )
+
+
+def _overlaps(a: Dated, b: Dated) -> bool:
+    a_from = a.effective_from or dt.date.min
+    b_from = b.effective_from or dt.date.min
+    a_to = a.effective_to or dt.date.max
+    b_to = b.effective_to or dt.date.max
+    return a_from <= b_to and b_from <= a_to
+
+
+def _check_periods(name: str, rows: Iterable[Dated], key: Any) -> None:
+    seen: dict[Any, list[tuple[int, Dated]]] = defaultdict(list)
+    for index, row in enumerate(rows):
+        if row.effective_from and row.effective_to and row.effective_to < row.effective_from:
+            raise KBError(f"{_where(name, index, row.model_dump())}: effective_to is before effective_from")
+        k = key(row)
+        for other_index, other in seen[k]:
+            if _overlaps(row, other):
+                raise KBError(
+                    f"{_where(name, index, row.model_dump())}: period overlaps row {other_index + 1} "
+                    f"for the same {k}"
+                )
+        seen[k].append((index, row))
+
+
+def load_kb_from(directory: Path) -> KB:
+    """Load a KB directory (the bundled one, or a test's copy) and refuse anything invalid."""
+    manifest_data = _read_yaml(directory, "manifest.yaml")
+    try:
+        manifest = Manifest.model_validate(manifest_data)
+    except ValidationError as exc:
+        raise KBError(f"manifest.yaml: {exc.errors()[0]['msg']}") from exc
+    source_rows = _rows(directory, "sources.yaml", Source, "sources")
+    sources: dict[str, Source] = {}
+    for index, src in enumerate(source_rows):
+        if src.id in sources:
+            raise KBError(f"{_where('sources.yaml', index, src.model_dump())}: duplicate source id")
+        sources[src.id] = src
+    codes = _rows(directory, "codes.yaml", CodeRow, "codes")
+    products = _rows(directory, "products.yaml", Product, "products")
+    policies = _rows(directory, "policies.yaml", Policy, "policies")
+    _check_sources("codes.yaml", codes, sources)
+    _check_sources("products.yaml", products, sources)
+    _check_sources("policies.yaml", policies, sources)
+
+    for index, row in enumerate(codes):
+        if not is_well_formed(row.system, row.code) or normalise(row.system, row.code) != row.code:
+            raise KBError(f"{_where('codes.yaml', index, row.model_dump())}: malformed {row.system} code {row.code!r}")
+    _check_periods("codes.yaml", codes, lambda r: (r.system, r.code))
+    product_ids = {p.id for p in products}
+    for index, row in enumerate(codes):
+        if row.product is not None and row.product not in product_ids:
+            raise KBError(f"{_where('codes.yaml', index, row.model_dump())}: unknown product {row.product!r}")
+    _check_periods("policies.yaml", policies, lambda r: r.id)
+
+    kb = KB(directory=directory, manifest=manifest, sources=sources, codes=codes, products=products,
+            policies=policies)
+    for row in sorted(codes, key=lambda r: r.effective_from or dt.date.min):
+        kb._by_code.setdefault((row.system, row.code), []).append(row)
+    for prod in products:
+        hcpcs = [r.code for r in codes if r.product == prod.id and r.system == "HCPCS"]
+        names = [prod.id, prod.generic, prod.brand, *prod.aliases, *hcpcs]
+        for name in names:
+            if not name:
+                continue
+            key = name.casefold()
+            if key in kb._by_name and kb._by_name[key].id != prod.id:
+                raise KBError(f"products.yaml: name {name!r} names two products")
+            kb._by_name[key] = prod
+    for pol in sorted(policies, key=lambda r: r.effective_from or dt.date.min):
+        kb._policies.setdefault(pol.id, []).append(pol)
+
+    known = {"manifest.yaml", "sources.yaml", "codes.yaml", "products.yaml", "policies.yaml"}
+    for path in sorted(directory.glob("*.yaml")):
+        if path.name not in known:
+            kb.extra[path.stem] = _read_yaml(directory, path.name)
+    return kb
+
+
+def bundled_kb_dir() -> Path:
+    return Path(str(resources.files("cartcode.kb") / "data"))
+
+
+@cache
+def load_kb() -> KB:
+    """The bundled knowledge base, loaded once per process."""
+    return load_kb_from(bundled_kb_dir())
