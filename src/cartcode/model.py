@@ -101,6 +101,19 @@ class Line(BaseModel):
         return [m.code for m in self.modifiers]
 
 
+class InputNote(BaseModel):
+    """Something a reader noticed that does not stop the claim from being read (a GS08/ST03
+    mismatch, a wrong SE/GE/IEA count, a non-fixed-width ISA, a bad segment identifier, a FHIR
+    placeholder value the strict model rejects). Check reports each as a finding."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rule: str  # e.g. "X12-ENVELOPE", "X12-SEGMENT", "FHIR-MODEL"
+    severity: Literal["error", "warning", "info"] = "warning"
+    message: str
+    loc: Location | None = None
+
+
 class ClaimSource(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -136,6 +149,10 @@ class Claim(BaseModel):
     notes: list[Note] = Field(default_factory=list)
     lines: list[Line] = Field(default_factory=list)
     drg: Coded | None = None
+    admission_type: str | None = None  # 837I CL101 / UB-04 FL 14
+    admission_source: str | None = None  # 837I CL102 / UB-04 FL 15
+    patient_status: str | None = None  # 837I CL103 / UB-04 FL 17 (discharge status)
+    input_notes: list[InputNote] = Field(default_factory=list)  # reader warnings, reported as findings
     loc: Location | None = None
     locs: dict[str, Location] = Field(default_factory=dict)  # scalar field name -> origin
 
