@@ -1,0 +1,337 @@
+"""What rules see: a per-KB index (built once) and a per-claim context (built once per claim).
+
+Rules never walk the KB's row lists in the hot path: :class:`KbIndex` holds the lookups they need
+(code rows by system and code, product codes by product and route, the product-name matcher for
+notes), keyed on the KB object and built once. :class:`Ctx` holds the facts of one claim that
+several rules share (the setting, the dates, the products the claim names, the CAR-T lines).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from cartcode.findings import CodeRef, Finding, Fix, Severity
+from cartcode.kb.loader import KB
+from cartcode.kb.schema import CodeRow, Policy
+from cartcode.model import Claim, Coded, Line, Location, Note, Procedure
+from cartcode.rules import Hit, RuleSpec
+
+# The roles (codes.yaml) of codes that administer a CAR-T product.
+ADMIN = "admin"
+PRODUCT_ROLES = frozenset({"product", "product-temporary"})
+PREP_ROLES = frozenset({"collection", "processing", "receipt"})
+
+
+class KbIndex:
+    """Lookups over one KB, built once per KB (see :func:`index_for`)."""
+
+    def __init__(self, kb: KB) -> None:
+        self.kb = kb
+        rows: dict[tuple[str, str], list[CodeRow]] = {}
+        for row in sorted(kb.codes, key=lambda r: r.effective_from or dt.date.min):
+            rows.setdefault((row.system, row.code), []).append(row)
+        self.rows: dict[tuple[str, str], tuple[CodeRow, ...]] = {k: tuple(v) for k, v in rows.items()}
+        # product id -> route -> ICD-10-PCS admin rows (all periods)
+        self.pcs_by_product: dict[str, dict[str, list[CodeRow]]] = {}
+        # cell kind -> route -> generic (no product) ICD-10-PCS admin rows
+        self.generic_pcs: dict[str, dict[str, list[CodeRow]]] = {}
+        self.product_hcpcs: dict[str, list[CodeRow]] = {}
+        for row in kb.codes:
+            if row.system == "ICD-10-PCS" and row.role == ADMIN and row.route:
+                if row.product:
+                    self.pcs_by_product.setdefault(row.product, {}).setdefault(row.route, []).append(row)
+                elif row.cell_kind:
+                    self.generic_pcs.setdefault(row.cell_kind, {}).setdefault(row.route, []).append(row)
+            if row.system == "HCPCS" and row.role in PRODUCT_ROLES and row.product:
+                self.product_hcpcs.setdefault(row.product, []).append(row)
+        self.cell_kind = {p.id: p.cell_kind for p in kb.products}
+        self.product_label = {p.id: (p.brand or p.generic or p.id) for p in kb.products}
+        # Product names for notes: whole words, longest first so "axicabtagene ciloleucel" wins.
+        names: dict[str, str] = {}
+        for prod in kb.products:
+            for name in (prod.id, prod.generic, prod.brand, *prod.aliases):
+                if name and len(name) >= 4:
+                    names[name.casefold()] = prod.id
+        self.name_to_product = names
+        alternation = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+        self.product_pattern = re.compile(rf"(?<![\w-])({alternation})(?![\w-])", re.IGNORECASE)
+        self.note_codes = {row.code.casefold(): row for row in kb.codes if row.system == "note"}
+        self._policy_cache: dict[tuple[str, dt.date], Policy | None] = {}
+
+    def row_on(self, system: str, code: str, day: dt.date | None) -> CodeRow | None:
+        """The row valid on `day`; without a date, the newest row."""
+        rows = self.rows.get((system, code))
+        if not rows:
+            return None
+        if day is None:
+            return rows[-1]
+        for row in rows:
+            if row.valid_on(day):
+                return row
+        return None
+
+    def any_row(self, system: str, code: str) -> CodeRow | None:
+        rows = self.rows.get((system, code))
+        return rows[-1] if rows else None
+
+    def knows(self, system: str, code: str) -> bool:
+        return (system, code) in self.rows
+
+    def policy(self, policy_id: str, day: dt.date) -> Policy | None:
+        key = (policy_id, day)
+        try:
+            return self._policy_cache[key]
+        except KeyError:
+            found = self.kb.policy(policy_id, on=day)
+            if len(self._policy_cache) < 100_000:
+                self._policy_cache[key] = found
+            return found
+
+    def policy_value(self, policy_id: str, day: dt.date | None) -> Any:
+        if day is None:
+            return None
+        pol = self.policy(policy_id, day)
+        return pol.value if pol is not None else None
+
+    def policy_sources(self, policy_id: str) -> tuple[str, ...]:
+        out: list[str] = []
+        for pol in self.kb.policy_rows(policy_id):
+            out.extend(s for s in pol.sources if s not in out)
+        return tuple(out)
+
+    def product_pcs(self, product_id: str, route: str, day: dt.date | None) -> CodeRow | None:
+        """The product-specific ICD-10-PCS admin code for a route, valid on `day`."""
+        for row in self.pcs_by_product.get(product_id, {}).get(route, []):
+            if day is None or row.valid_on(day):
+                return row
+        return None
+
+    def generic_pcs_on(self, cell_kind: str, route: str, day: dt.date | None) -> CodeRow | None:
+        for row in self.generic_pcs.get(cell_kind, {}).get(route, []):
+            if day is None or row.valid_on(day):
+                return row
+        return None
+
+
+_INDEXES: dict[int, tuple[KB, KbIndex]] = {}
+
+
+def index_for(kb: KB) -> KbIndex:
+    """The index of `kb`, built on first use. Keyed by identity: the KB dataclass is unhashable."""
+    hit = _INDEXES.get(id(kb))
+    if hit is not None and hit[0] is kb:
+        return hit[1]
+    index = KbIndex(kb)
+    _INDEXES[id(kb)] = (kb, index)  # keeps kb alive, so the id cannot be reused while cached
+    return index
+
+
+class LineFacts:
+    """One service line with what rules ask of it, computed once."""
+
+    __slots__ = ("code", "date", "line", "mods", "rev", "row", "system")
+
+    def __init__(self, line: Line, day: dt.date | None, ix: KbIndex) -> None:
+        self.line = line
+        self.date = day
+        proc = line.procedure
+        self.system = proc.system if proc is not None else None
+        self.code = proc.code if proc is not None else None
+        self.row = ix.any_row(proc.system, proc.code) if proc is not None else None
+        self.rev = line.revenue_code.code if line.revenue_code is not None else None
+        self.mods = [m.code for m in line.modifiers] if line.modifiers else []
+
+    @property
+    def role(self) -> str | None:
+        return self.row.role if self.row is not None else None
+
+
+class Ctx:
+    """The facts of one claim that rules share."""
+
+    __slots__ = (
+        "_products",
+        "cc",
+        "claim",
+        "dx",
+        "ix",
+        "kb",
+        "lines",
+        "medicare",
+        "pcs_admin",
+        "pcs_date",
+        "setting",
+    )
+
+    def __init__(self, claim: Claim, kb: KB, ix: KbIndex) -> None:
+        self.claim = claim
+        self.kb = kb
+        self.ix = ix
+        self.setting = claim.setting
+        self.pcs_date = claim.discharge_or_through
+        fallback = claim.statement_to or claim.statement_from or claim.discharge_date
+        self.lines = [LineFacts(line, line.date or fallback, ix) for line in claim.lines]
+        self.pcs_admin: list[tuple[Procedure, CodeRow]] = []
+        for proc in claim.procedures:
+            row = ix.any_row("ICD-10-PCS", proc.code)
+            if row is not None and row.role == ADMIN:
+                self.pcs_admin.append((proc, row))
+        self.dx = {d.code for d in claim.diagnoses}
+        self.cc = {c.code for c in claim.condition_codes}
+        payer = claim.payer
+        fi = claim.filing_indicator
+        # Original Medicare (Part A / Part B MACs); Medicare Advantage plans set their own rules.
+        self.medicare = payer == "medicare" or (payer is None and fi in ("MA", "MB")) or (
+            payer is None and claim.medicare_part is not None
+        )
+        self._products: dict[str, Location | None] | None = None
+
+    # -- products ----------------------------------------------------------------------------
+    @property
+    def products(self) -> dict[str, Location | None]:
+        """Products the claim names: a product HCPCS code on any line, or a note naming it."""
+        if self._products is None:
+            found: dict[str, Location | None] = {}
+            for lf in self.lines:
+                row = lf.row
+                if row is not None and row.product and row.role in PRODUCT_ROLES and lf.line.procedure is not None:
+                    found.setdefault(row.product, lf.line.procedure.loc)
+            for note in self.claim.all_notes():
+                for match in self.ix.product_pattern.finditer(note.text):
+                    pid = self.ix.name_to_product[match.group(1).casefold()]
+                    found.setdefault(pid, note.loc)
+            self._products = found
+        return self._products
+
+    def specific_products(self) -> list[str]:
+        """Named products that have product-specific codes (not the generic kinds)."""
+        return [p for p in self.products if p in self.ix.pcs_by_product or p in self.ix.product_hcpcs]
+
+    def cell_kinds(self) -> dict[str, Location | None]:
+        """Evidence of autologous / allogeneic cells: named products and cell-kind-specific codes."""
+        kinds: dict[str, Location | None] = {}
+        for pid, loc in self.products.items():
+            kind = self.ix.cell_kind.get(pid)
+            if kind:
+                kinds.setdefault(kind, loc)
+        for proc, row in self.pcs_admin:
+            if row.cell_kind:
+                kinds.setdefault(row.cell_kind, proc.loc)
+        for lf in self.lines:
+            line_row = lf.row
+            if line_row is not None and line_row.cell_kind and line_row.role == ADMIN and lf.line.procedure is not None:
+                kinds.setdefault(line_row.cell_kind, lf.line.procedure.loc)
+        return kinds
+
+    # -- claim facts -------------------------------------------------------------------------
+    def is_car_t(self) -> bool:
+        """A CAR-T claim: a CAR-T administration code, product code, or 087X/0891 line."""
+        if self.pcs_admin:
+            return True
+        for lf in self.lines:
+            if lf.row is not None and lf.row.cell_kind is not None:
+                return True
+            if lf.rev is not None and (lf.rev.startswith("087") or lf.rev == "0891"):
+                return True
+        return False
+
+    def has_note(self, text: str) -> Note | None:
+        wanted = text.casefold()
+        for note in self.claim.all_notes():
+            if wanted in note.text.casefold():
+                return note
+        return None
+
+    def condition(self, code: str) -> Coded | None:
+        return next((c for c in self.claim.condition_codes if c.code == code), None)
+
+    def diagnosis(self, code: str) -> Coded | None:
+        return next((d for d in self.claim.diagnoses if d.code == code), None)
+
+    def value(self, code: str) -> Coded | None:
+        return next((v for v in self.claim.value_codes if v.code == code), None)
+
+    def claim_loc(self, field: str | None = None) -> Location | None:
+        if field is not None and field in self.claim.locs:
+            return self.claim.locs[field]
+        return self.claim.loc
+
+    def line_loc(self, lf: LineFacts, field: str | None = None) -> Location | None:
+        line = lf.line
+        if field == "code" and line.procedure is not None:
+            return line.procedure.loc or line.loc
+        if field == "revenue_code" and line.revenue_code is not None:
+            return line.revenue_code.loc or line.loc
+        if field is not None and field in line.locs:
+            return line.locs[field]
+        return line.loc
+
+    def drg018(self) -> bool:
+        """Groups to MS-DRG 018: inpatient, a CAR-T admin PCS code, discharge when 018 existed."""
+        if self.setting != "inpatient" or not self.pcs_admin or self.pcs_date is None:
+            return False
+        return self.ix.policy_value("drg-018-exists", self.pcs_date) is not None
+
+    def product_charge(self) -> list[LineFacts]:
+        """Lines carrying the product charge: revenue 0891/0892 or a product HCPCS code."""
+        return [
+            lf for lf in self.lines
+            if lf.rev in ("0891", "0892") or (lf.row is not None and lf.row.role in PRODUCT_ROLES)
+        ]
+
+
+def ref(system: str, code: str) -> CodeRef:
+    return CodeRef(system=system, code=code)
+
+
+def fix(
+    *,
+    remove: Iterable[tuple[str, str]] = (),
+    add: Iterable[tuple[str, str]] = (),
+    safe: bool,
+    line: int | None = None,
+    title: str | None = None,
+) -> Fix:
+    return Fix(
+        remove=[ref(s, c) for s, c in remove],
+        add=[ref(s, c) for s, c in add],
+        safe=safe,
+        line=line,
+        title=title,
+    )
+
+
+def replace(system: str, old: str, new: str, *, safe: bool, line: int | None = None) -> Fix:
+    return fix(remove=[(system, old)], add=[(system, new)], safe=safe, line=line, title=f"Replace {old} with {new}")
+
+
+def build_finding(spec: RuleSpec, hit: Hit) -> Finding:
+    """The one place a Finding is built (rule metadata + the hit)."""
+    sources = list(spec.sources)
+    sources.extend(s for s in hit.sources if s not in sources)
+    return Finding(
+        rule=spec.id,
+        name=spec.name,
+        severity=hit.severity or spec.severity,
+        message=hit.message,
+        location=hit.loc.as_dict() if hit.loc is not None else {},
+        codes=[CodeRef(system=s, code=c) for s, c in hit.codes],
+        fix=hit.fix,
+        sources=sources,
+    )
+
+
+def fmt_date(day: dt.date | None) -> str:
+    return day.isoformat() if day is not None else "(no date)"
+
+
+def severity(name: str) -> Severity:
+    return Severity(name)
+
+
+def iter_hits(hits: Iterable[Hit] | None) -> Iterator[Hit]:
+    if hits is not None:
+        yield from hits
