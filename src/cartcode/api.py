@@ -1,0 +1,314 @@
+"""`cartcode serve`: the REST API (OpenAPI 3.1 at /openapi.json) and the coders' web page at `/`.
+
+A thin layer over :func:`cartcode.recommend.recommend`, :func:`cartcode.engine.check`, the rule
+catalogue and the KB; every answer is the CLI's JSON (CONTRACT.md), byte for byte the same keys.
+
+Safe by default (see :mod:`cartcode.web.middleware`): the CLI binds 127.0.0.1; with a token,
+every /v1 route needs it; bodies over `max_body` get 413; request bodies are validated strictly
+(no coercion of booleans, numbers or dates); error answers never echo request values; no log
+line carries claim content; nothing here opens an outbound connection.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import cartcode
+from cartcode.errors import InputError
+from cartcode.kb.loader import KB, load_kb
+from cartcode.kb.schema import SYSTEMS
+from cartcode.web import middleware
+from cartcode.web.models import (
+    CheckOut,
+    CodeOut,
+    EncounterIn,
+    ErrorDetail,
+    ErrorOut,
+    HealthOut,
+    KbOut,
+    RecommendOut,
+    RuleOut,
+    RulesOut,
+)
+
+DEFAULT_MAX_BODY = 5 * 1024 * 1024
+
+CodeSystem = Literal[
+    "ICD-10-PCS", "ICD-10-CM", "CPT", "HCPCS", "revenue", "modifier", "condition", "value", "occurrence",
+    "MS-DRG", "APC", "note",
+]
+
+
+class ApiError(Exception):
+    """An error answer (ErrorOut) with a status the OpenAPI document declares."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _error(status: int, message: str, details: list[ErrorDetail] | None = None) -> JSONResponse:
+    body = ErrorOut(status=status, error=message, details=details or [])
+    headers = {"WWW-Authenticate": 'Bearer realm="cartcode"'} if status == 401 else None
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+def _err(description: str) -> dict[str, Any]:
+    return {"model": ErrorOut, "description": description}
+
+
+# Declared on every operation: the middleware can answer any request with these.
+_COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: _err("Malformed request (bad JSON, bad Content-Length, empty body)."),
+    413: _err("Request body over the size limit (5 MB by default)."),
+}
+_V1_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: _err("Missing or wrong bearer token (only when the server runs with a token)."),
+}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _err("Not in the knowledge base / rule catalogue.")}
+_INVALID: dict[int | str, dict[str, Any]] = {
+    422: _err("Well-formed but invalid: a field fails validation, or the input is refused.")
+}
+
+_CHECK_BODY: dict[str, Any] = {
+    "required": True,
+    "description": "One claim file: X12 837I/837P text (starts with ISA), FHIR JSON (has resourceType) "
+    "or cartcode JSON. The format is read from the content, not the media type.",
+    "content": {
+        "application/json": {"schema": {"type": "object"}},
+        "application/fhir+json": {"schema": {"type": "object"}},
+        "text/plain": {"schema": {"type": "string", "minLength": 1}},
+        "application/edi-x12": {"schema": {"type": "string", "minLength": 1}},
+    },
+}
+
+
+# --------------------------------------------------------------------------------- serialisers
+def _source_json(kb: KB, source_id: str) -> dict[str, Any]:
+    return kb.source(source_id).model_dump(mode="json", exclude_none=True)
+
+
+def _code_json(kb: KB, code: str, system: str | None) -> dict[str, Any] | None:
+    """What the KB holds for a code string in every system that uses it (or one system)."""
+    systems = [system] if system else list(SYSTEMS)
+    rows: list[dict[str, Any]] = []
+    cited: set[str] = set()
+    for sys_name in systems:
+        for row in kb.code_rows(sys_name, code):
+            rows.append(row.model_dump(mode="json"))
+            cited.update(row.sources)
+            for status in row.statuses:
+                cited.update(status.sources)
+    if not rows:
+        return None
+    return {
+        "code": rows[0]["code"],
+        "kb": kb.stamp(),
+        "rows": rows,
+        "sources": {sid: _source_json(kb, sid) for sid in sorted(cited) if sid in kb.sources},
+    }
+
+
+def _rule_json(spec: Any, *, full: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": spec.id,
+        "name": spec.name,
+        "severity": str(spec.severity),
+        "family": spec.family,
+        "settings": sorted(spec.settings),
+        "sources": list(spec.sources),
+        "summary": spec.summary,
+    }
+    if full:
+        out["doc"] = spec.doc
+        out["sections"] = spec.sections()
+    return out
+
+
+# ------------------------------------------------------------------------------------- the app
+def create_app(token: str | None = None, max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
+    """The API and the page. `token`: when set, every /v1 route needs ``Authorization: Bearer``."""
+    if max_body < 1:
+        raise ValueError("max_body must be at least 1 byte")
+    kb = load_kb()
+    app = FastAPI(
+        title="cartcode",
+        version=cartcode.__version__,
+        summary="Code and check CAR-T cell therapy claims.",
+        description="Recommend the codes for a CAR-T encounter and check claims (X12 837I/837P, FHIR, "
+        "cartcode JSON) against a cited, effective-dated knowledge base. Answers follow CONTRACT.md.",
+        # Swagger UI and ReDoc load scripts from a CDN: no outbound requests from our pages.
+        docs_url=None,
+        redoc_url=None,
+        responses=_COMMON_ERRORS,
+    )
+    _install_error_handlers(app)
+    _install_routes(app, kb)
+    _install_page(app)
+    _install_openapi(app, secured=bool(token))
+    middleware.install(app, token=token, max_body=max_body)
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = list(exc.errors())
+        details = [
+            ErrorDetail(loc=[p for p in e.get("loc", ()) if isinstance(p, str | int)], msg=str(e.get("msg", "")),
+                        type=str(e.get("type", "")))
+            for e in errors
+        ]  # no `input`: it would echo the request back
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return _error(400, "the body is not valid JSON", details)
+        return _error(422, "the request does not match the schema", details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = exc.detail if isinstance(exc.detail, str) else "error"
+        response = _error(exc.status_code, message)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(ApiError)
+    async def on_api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return _error(exc.status, exc.message)
+
+    @app.exception_handler(InputError)
+    async def on_input_error(_request: Request, exc: InputError) -> JSONResponse:
+        return _error(422, str(exc))
+
+
+def _install_routes(app: FastAPI, kb: KB) -> None:
+    @app.post(
+        "/v1/recommend", tags=["recommend"], summary="The codes for a CAR-T encounter",
+        responses={200: {"model": RecommendOut, "description": "The contract's recommend answer."},
+                   **_V1_ERRORS, **_INVALID},
+        response_class=JSONResponse,
+    )
+    async def post_recommend(encounter: EncounterIn) -> JSONResponse:
+        from cartcode.recommend import recommend
+
+        answer = recommend(encounter.to_mapping(), kb=kb)
+        return JSONResponse(answer.to_json())
+
+    @app.post(
+        "/v1/check", tags=["check"], summary="Check one claim file (X12, FHIR or cartcode JSON)",
+        responses={200: {"model": CheckOut, "description": "The contract's check answer (every claim once, "
+                         "in input order; unreadable claims have status `failed`)."},
+                   **_V1_ERRORS, **_INVALID},
+        openapi_extra={"requestBody": _CHECK_BODY},
+        response_class=JSONResponse,
+    )
+    async def post_check(request: Request) -> JSONResponse:
+        from cartcode.engine import check
+
+        data = await request.body()
+        if not data.strip():
+            raise ApiError(400, "empty body: send one claim file (X12, FHIR JSON or cartcode JSON)")
+        # A large X12 file takes a while: off the event loop, so /healthz and small calls still answer.
+        report = await run_in_threadpool(check, data, filename="request", kb=kb)
+        return JSONResponse(report.to_json())
+
+    @app.get("/v1/rules", tags=["rules"], summary="The rule catalogue",
+             responses={200: {"model": RulesOut, "description": "Every rule, sorted by id."}, **_V1_ERRORS},
+             response_class=JSONResponse)
+    async def get_rules() -> JSONResponse:
+        from cartcode.rules import all_rules
+
+        return JSONResponse({"kb": kb.stamp(), "rules": [_rule_json(r, full=False) for r in all_rules()]})
+
+    @app.get("/v1/rules/{rule_id}", tags=["rules"], summary="One rule's documentation (by id or name)",
+             responses={200: {"model": RuleOut, "description": "The rule and its documentation."},
+                        **_V1_ERRORS, **_NOT_FOUND, **_INVALID},
+             response_class=JSONResponse)
+    async def get_rule(rule_id: str) -> JSONResponse:
+        from cartcode.rules import get_rule
+
+        spec = get_rule(rule_id)
+        if spec is None:
+            raise ApiError(404, "no such rule")
+        return JSONResponse(_rule_json(spec, full=True))
+
+    @app.get("/v1/codes/{code}", tags=["kb"], summary="What the KB knows about a code",
+             responses={200: {"model": CodeOut, "description": "Every period of the code, with its sources."},
+                        **_V1_ERRORS, **_NOT_FOUND, **_INVALID},
+             response_class=JSONResponse)
+    async def get_code(
+        code: str,
+        system: CodeSystem | None = Query(default=None, description="Only this code system."),
+    ) -> JSONResponse:
+        found = _code_json(kb, code, system)
+        if found is None:
+            raise ApiError(404, "the knowledge base does not hold this code")
+        return JSONResponse(found)
+
+    kb_json = {
+        **kb.stamp(),
+        "title": kb.manifest.title,
+        "sources": [s.model_dump(mode="json", exclude_none=True) for s in kb.sources.values()],
+        "products": [p.model_dump(mode="json", exclude_none=True) for p in kb.products],
+    }
+
+    @app.get("/v1/kb", tags=["kb"], summary="The KB edition, as-of date, sources and products",
+             responses={200: {"model": KbOut, "description": "The bundled knowledge base."}, **_V1_ERRORS},
+             response_class=JSONResponse)
+    async def get_kb() -> JSONResponse:
+        return JSONResponse(kb_json)
+
+    @app.get("/healthz", tags=["ops"], summary="Liveness (no token needed)",
+             responses={200: {"model": HealthOut, "description": "The server is up."}},
+             response_class=JSONResponse)
+    async def healthz() -> JSONResponse:
+        return JSONResponse({"status": "ok", "kb": kb.stamp()})
+
+
+def static_dir() -> Path:
+    return Path(str(resources.files("cartcode.web") / "static"))
+
+
+def _install_page(app: FastAPI) -> None:
+    directory = static_dir()
+    index = (directory / "index.html").read_text(encoding="utf-8")
+
+    @app.get("/", include_in_schema=False)
+    async def page() -> HTMLResponse:
+        return HTMLResponse(index)
+
+    app.mount("/static", StaticFiles(directory=directory), name="static")
+
+
+def _install_openapi(app: FastAPI, *, secured: bool) -> None:
+    """OpenAPI 3.1 with the bearer scheme on /v1 when a token is set."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, openapi_version=app.openapi_version, summary=app.summary,
+            description=app.description, routes=app.routes,
+        )
+        if secured:
+            schema.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "The server's --token."}
+            }
+            for path, operations in schema["paths"].items():
+                if path.startswith("/v1/"):
+                    for operation in operations.values():
+                        operation["security"] = [{"bearer": []}]
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,267 @@
+"""The REST API's request and response shapes (OpenAPI components).
+
+Request bodies are strict: FastAPI validates the decoded JSON in pydantic's *python* mode, where
+strict mode rejects an ISO date string, and lax mode turns ``1`` into ``True`` and ``20250601``
+into a date. So every field is strict, and dates go through :data:`IsoDate`, which accepts a
+``YYYY-MM-DD`` string and nothing else.
+
+Response models describe the contract (CONTRACT.md) for the OpenAPI document; the routes return
+the answer's own ``to_json()`` so the output stays byte-for-byte what the CLI prints. They allow
+extra keys, as the contract does, and schemathesis checks every response against them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _iso_date(value: object) -> dt.date:
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError as exc:
+            raise ValueError("not a calendar date (YYYY-MM-DD)") from exc
+    raise ValueError("expected a date string YYYY-MM-DD")
+
+
+# Runs before the strict date check: only a real YYYY-MM-DD string becomes a date.
+IsoDate = Annotated[
+    dt.date,
+    BeforeValidator(_iso_date),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": _ISO_DATE.pattern}),
+]
+
+Setting = Literal["inpatient", "outpatient", "professional"]
+Route = Literal["peripheral", "central"]
+PayerIn = Literal["medicare", "medicare-advantage", "medicaid", "commercial"]
+Trial = Literal["none", "this-product", "different-product"]
+Acquisition = Literal["purchased", "no-cost"]
+Form = Literal["electronic", "paper"]
+PlaceOfService = Literal["facility", "office"]
+
+
+class EncounterIn(BaseModel):
+    """The contract's encounter (CONTRACT.md, "recommend: encounter in")."""
+
+    model_config = ConfigDict(
+        strict=True,
+        extra="forbid",
+        title="Encounter",
+        json_schema_extra={
+            "examples": [
+                {"setting": "inpatient", "date": "2025-06-01", "product": "Breyanzi", "route": "central",
+                 "payer": "medicare"}
+            ]
+        },
+    )
+
+    setting: Setting
+    date: IsoDate = Field(description="Date of service; inpatient: the discharge date.")
+    product: str = Field(
+        min_length=1, max_length=100, pattern=r"\S",
+        description="Generic or brand name, product HCPCS code, `autologous` or `allogeneic` (any case).",
+    )
+    route: Route | None = Field(default=None, description="Absent: both options are returned.")
+    payer: PayerIn | None = None
+    clinical_trial: Trial | None = None
+    product_acquisition: Acquisition | None = None
+    expanded_access: bool | None = None
+    claim_form: Form | None = None
+    # Beyond the contract's list (cartcode.encounter.Encounter accepts them too):
+    place_of_service: PlaceOfService | None = Field(
+        default=None, description="Professional claims: a facility place of service or the physician's office."
+    )
+    nct_number: str | None = Field(
+        default=None, pattern=r"^[Nn][Cc][Tt][0-9]{8}$", description="The trial's NCT number (value code D4)."
+    )
+
+    def to_mapping(self) -> dict[str, Any]:
+        """What recommend() receives: only the keys the caller set (recommend owns the defaults)."""
+        data = self.model_dump(mode="json", exclude_none=True)
+        return data
+
+
+# ------------------------------------------------------------------------------------- answers
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class KbStampOut(_Open):
+    edition: str
+    as_of: dt.date
+
+
+class RecommendCode(_Open):
+    system: str
+    code: str
+    description: str
+    use: str | None = None
+    sources: list[str]
+    confidence: str | None = None
+
+
+class PaymentItem(_Open):
+    system: str
+    code: str
+    description: str
+    sources: list[str]
+
+
+class WarningItem(_Open):
+    message: str
+    sources: list[str] = Field(default_factory=list)
+
+
+class RecommendOut(_Open):
+    """The contract's recommend answer."""
+
+    kb: KbStampOut
+    encounter: dict[str, Any]
+    codes: list[RecommendCode]
+    payment: list[PaymentItem]
+    warnings: list[WarningItem]
+
+
+class CodeRefOut(_Open):
+    system: str
+    code: str
+
+
+class FixOut(_Open):
+    remove: list[CodeRefOut] = Field(default_factory=list)
+    add: list[CodeRefOut] = Field(default_factory=list)
+    safe: bool
+
+
+class FindingOut(_Open):
+    rule: str
+    name: str
+    severity: Literal["error", "warning", "info"]
+    message: str
+    location: dict[str, Any]
+    codes: list[CodeRefOut] = Field(default_factory=list)
+    fix: FixOut | None = Field(default=None, description="Absent when there is no fix.")
+    sources: list[str]
+
+
+class ClaimSourceOut(_Open):
+    file: str
+    index: int
+
+
+class ClaimResultOut(_Open):
+    id: str | None
+    source: ClaimSourceOut
+    status: Literal["checked", "failed"]
+    error: str | None
+    findings: list[FindingOut]
+
+
+class CheckOut(_Open):
+    """The contract's check answer."""
+
+    kb: KbStampOut
+    claims: list[ClaimResultOut]
+
+
+# ------------------------------------------------------------------------------ reference data
+class SourceOut(_Open):
+    id: str
+    title: str
+    publisher: str
+    kind: str
+    date: str | None = None
+    address: str | None = None
+    note: str | None = None
+
+
+class ProductOut(_Open):
+    id: str
+    generic: str | None = None
+    brand: str | None = None
+    cell_kind: str
+
+
+class KbOut(_Open):
+    edition: str
+    as_of: dt.date
+    title: str
+    sources: list[SourceOut]
+    products: list[ProductOut]
+
+
+class StatusOut(_Open):
+    kind: str
+    value: str
+    effective_from: dt.date | None = None
+    effective_to: dt.date | None = None
+    sources: list[str]
+    confidence: str
+
+
+class CodePeriodOut(_Open):
+    system: str
+    code: str
+    description: str
+    effective_from: dt.date | None
+    effective_to: dt.date | None
+    sources: list[str]
+    confidence: str
+    statuses: list[StatusOut] = Field(default_factory=list)
+
+
+class CodeOut(_Open):
+    """Every period the KB holds for a code, in every system that uses the string, with its sources."""
+
+    code: str
+    kb: KbStampOut
+    rows: list[CodePeriodOut] = Field(min_length=1)
+    sources: dict[str, SourceOut]
+
+
+class RuleSummaryOut(_Open):
+    id: str
+    name: str
+    severity: str | None = None
+    summary: str | None = None
+
+
+class RulesOut(_Open):
+    kb: KbStampOut
+    rules: list[RuleSummaryOut]
+
+
+class RuleOut(_Open):
+    id: str
+    name: str
+    doc: str | None = None
+
+
+class HealthOut(_Open):
+    status: Literal["ok"]
+    kb: KbStampOut
+
+
+# ------------------------------------------------------------------------------------ errors
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    loc: list[str | int] = Field(description="Where in the request, e.g. [\"body\", \"date\"].")
+    msg: str
+    type: str
+
+
+class ErrorOut(BaseModel):
+    """Every error response. Never echoes the request's values (they may be claim content)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: int
+    error: str
+    details: list[ErrorDetail] = Field(default_factory=list)
