@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from cartcode.codeformat import is_well_formed, normalise
-from cartcode.kb.schema import CodeRow, Dated, Manifest, Policy, Product, Source
+from cartcode.kb.schema import CodeRow, Dated, Decision, GenericUse, Manifest, Policy, Product, Source
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -52,7 +52,10 @@ def _read_yaml(directory: Path, name: str) -> Any:
 
 
 def _rows(directory: Path, name: str, model: type[T], key: str) -> list[T]:
-    data = _read_yaml(directory, name)
+    return _rows_of(_read_yaml(directory, name), name, model, key)
+
+
+def _rows_of(data: Any, name: str, model: type[T], key: str) -> list[T]:
     items = data.get(key) if isinstance(data, dict) else None
     if not isinstance(items, list):
         raise KBError(f"{name}: expected a top-level key {key!r} holding a list of rows")
@@ -82,7 +85,9 @@ class KB:
     codes: list[CodeRow]
     products: list[Product]
     policies: list[Policy]
-    extra: dict[str, Any] = field(default_factory=dict)  # other YAML files (decision tables), raw
+    extra: dict[str, Any] = field(default_factory=dict)  # other YAML files, raw
+    decisions: list[Decision] = field(default_factory=list)  # decisions.yaml, in file order
+    generic_use: list[GenericUse] = field(default_factory=list)  # decisions.yaml generic_code_use
     _by_code: dict[tuple[str, str], list[CodeRow]] = field(default_factory=dict, repr=False)
     _by_name: dict[str, Product] = field(default_factory=dict, repr=False)
     _policies: dict[str, list[Policy]] = field(default_factory=dict, repr=False)
@@ -192,6 +197,56 @@ def _check_periods(name: str, rows: Iterable[Dated], key: Any) -> None:
         seen[k].append((index, row))
 
 
+def _load_decisions(
+    directory: Path,
+    sources: Mapping[str, Source],
+    codes: Sequence[CodeRow],
+    products: Sequence[Product],
+    policies: Sequence[Policy],
+) -> tuple[list[Decision], list[GenericUse]]:
+    """decisions.yaml: the recommend decision table and the generic-code periods of named products.
+    Optional (a KB without it recommends nothing); when present, every reference must resolve."""
+    name = "decisions.yaml"
+    if not (directory / name).exists():
+        return [], []
+    data = _read_yaml(directory, name)
+    decisions = _rows_of(data, name, Decision, "decisions")
+    generic_use = _rows_of(data, name, GenericUse, "generic_code_use") if isinstance(data, dict) and \
+        "generic_code_use" in data else []
+    known_codes = {(row.system, row.code) for row in codes}
+    policy_ids = {row.id for row in policies}
+    product_ids = {p.id for p in products}
+    seen: set[str] = set()
+    for index, dec in enumerate(decisions):
+        where = f"{name}: decisions row {index + 1} (id {dec.id!r})"
+        if dec.id in seen:
+            raise KBError(f"{where}: duplicate decision id")
+        seen.add(dec.id)
+        for source_id in [*dec.sources, *(s for e in dec.emit for s in e.sources)]:
+            if source_id not in sources:
+                raise KBError(f"{where}: unknown source id {source_id!r} (not in sources.yaml)")
+        for policy_id in [*dec.when.policy_on, *dec.when.policy_off]:
+            if policy_id not in policy_ids:
+                raise KBError(f"{where}: unknown policy {policy_id!r} (not in policies.yaml)")
+        for number, emit in enumerate(dec.emit, start=1):
+            if emit.to in ("codes", "payment") and emit.code is None and emit.select is None:
+                raise KBError(f"{where}: emit {number} needs a code or a select")
+            if emit.code is not None:
+                if emit.system is None:
+                    raise KBError(f"{where}: emit {number} names code {emit.code!r} without its system")
+                if (emit.system, emit.code) not in known_codes:
+                    raise KBError(f"{where}: emit {number}: {emit.system} {emit.code!r} is not in codes.yaml")
+    for index, use in enumerate(generic_use):
+        where = f"{name}: generic_code_use row {index + 1}"
+        if use.product not in product_ids:
+            raise KBError(f"{where}: unknown product {use.product!r}")
+        for source_id in use.sources:
+            if source_id not in sources:
+                raise KBError(f"{where}: unknown source id {source_id!r} (not in sources.yaml)")
+    _check_periods(name, generic_use, lambda r: (r.product, r.system))
+    return decisions, generic_use
+
+
 def load_kb_from(directory: Path) -> KB:
     """Load a KB directory (the bundled one, or a test's copy) and refuse anything invalid."""
     manifest_data = _read_yaml(directory, "manifest.yaml")
@@ -222,8 +277,10 @@ def load_kb_from(directory: Path) -> KB:
             raise KBError(f"{_where('codes.yaml', index, row.model_dump())}: unknown product {row.product!r}")
     _check_periods("policies.yaml", policies, lambda r: r.id)
 
+    decisions, generic_use = _load_decisions(directory, sources, codes, products, policies)
+
     kb = KB(directory=directory, manifest=manifest, sources=sources, codes=codes, products=products,
-            policies=policies)
+            policies=policies, decisions=decisions, generic_use=generic_use)
     for row in sorted(codes, key=lambda r: r.effective_from or dt.date.min):
         kb._by_code.setdefault((row.system, row.code), []).append(row)
     for prod in products:
@@ -239,7 +296,7 @@ def load_kb_from(directory: Path) -> KB:
     for pol in sorted(policies, key=lambda r: r.effective_from or dt.date.min):
         kb._policies.setdefault(pol.id, []).append(pol)
 
-    known = {"manifest.yaml", "sources.yaml", "codes.yaml", "products.yaml", "policies.yaml"}
+    known = {"manifest.yaml", "sources.yaml", "codes.yaml", "products.yaml", "policies.yaml", "decisions.yaml"}
     for path in sorted(directory.glob("*.yaml")):
         if path.name not in known:
             kb.extra[path.stem] = _read_yaml(directory, path.name)

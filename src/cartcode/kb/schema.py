@@ -116,3 +116,83 @@ class Manifest(Row):
     edition: str
     as_of: dt.date
     title: str
+
+
+# ------------------------------------------------------------------------------------------------
+# Decision data for `recommend` (decisions.yaml). Facts are rows; recommend.py only interprets them.
+
+Setting = Literal["inpatient", "outpatient", "professional"]
+EncounterPayer = Literal["medicare", "medicare-advantage", "medicaid", "commercial"]
+ClinicalTrial = Literal["none", "this-product", "different-product"]
+Acquisition = Literal["purchased", "no-cost"]
+ClaimFormName = Literal["electronic", "paper"]
+PlaceOfService = Literal["facility", "office"]
+CellKind = Literal["autologous", "allogeneic"]
+
+# Named look-ups recommend.py knows how to resolve against the KB on the encounter's date.
+Selector = Literal[
+    "pcs-admin",  # ICD-10-PCS administration code(s) for the product and route(s)
+    "admin-cpt",  # CPT administration code for autologous CAR-T valid on the date
+    "admin-status",  # a payment status (param: OPPS-SI / APC / MPFS) of the selected admin CPT code
+    "product-hcpcs",  # the product's own HCPCS Level II code(s)
+    "prep-cpt",  # CPT collection / processing / receipt code (param: role) valid on the date
+    "prep-status",  # a payment status (param) of the prep CPT code (param role in `role`)
+    "drg",  # the MS-DRG CAR-T administration groups to on the discharge date
+]
+
+
+class When(Row):
+    """Conditions on the encounter; every key set must hold (lists: any of)."""
+
+    setting: list[Setting] | None = None
+    cell_kind: list[CellKind] | None = None
+    product_coded: bool | None = None  # a named product (not the generic autologous/allogeneic kinds)
+    payer: list[EncounterPayer] | None = None
+    clinical_trial: list[ClinicalTrial] | None = None
+    product_acquisition: list[Acquisition] | None = None
+    expanded_access: bool | None = None
+    claim_form: list[ClaimFormName] | None = None
+    place_of_service: list[PlaceOfService] | None = None
+    policy_on: list[str] = Field(default_factory=list)  # policies with a truthy value on the date
+    policy_off: list[str] = Field(default_factory=list)  # policies absent or falsy on the date
+    any_of: list[When] | None = None  # at least one of these nested conditions holds
+
+
+When.model_rebuild()
+
+
+class Emit(Row):
+    """One item a decision adds to the answer: a code (literal or selected), a payment fact,
+    a note or a warning. `use` is the text: what the code is for, or the message."""
+
+    to: Literal["codes", "payment", "notes", "warnings"]
+    system: System | None = None
+    code: str | None = None
+    select: Selector | None = None
+    param: str | None = None  # the selector's parameter (status kind, prep role)
+    role: str | None = None
+    use: str
+    where: str | dict[str, str] | None = None  # by claim form: {electronic: ..., paper: ...}
+    line: str | None = None  # groups codes that share a service line (admin, product, ...)
+    units: str | None = None
+    amount: str | None = None
+    optional: bool = False
+    kind: str | None = None  # payment: grouping / payment-adjustment / status / payer-derived; warning kind
+    adjusted: bool | None = None  # payment-adjustment: whether the MS-DRG 018 adjustment applies
+    sources: list[str] = Field(default_factory=list)  # extra sources for this item
+    confidence: Confidence | None = None  # when the item is weaker than its decision
+
+
+class Decision(Dated):
+    id: str
+    description: str
+    when: When = Field(default_factory=When)
+    emit: list[Emit] = Field(min_length=1)
+
+
+class GenericUse(Dated):
+    """A named product coded with the generic autologous code in a period (no own code yet)."""
+
+    product: str
+    system: System
+    note: str | None = None
