@@ -29,16 +29,16 @@ from cartcode.kb.loader import KB, load_kb
 from cartcode.kb.schema import SYSTEMS
 from cartcode.web import middleware
 from cartcode.web.models import (
-    CheckOut,
-    CodeOut,
-    EncounterIn,
+    CheckReport,
+    CodeInfo,
+    Encounter,
+    Error,
     ErrorDetail,
-    ErrorOut,
-    HealthOut,
-    KbOut,
-    RecommendOut,
-    RuleOut,
-    RulesOut,
+    Health,
+    KbInfo,
+    RecommendAnswer,
+    RuleCatalogue,
+    RuleDoc,
 )
 
 DEFAULT_MAX_BODY = 5 * 1024 * 1024
@@ -50,7 +50,7 @@ CodeSystem = Literal[
 
 
 class ApiError(Exception):
-    """An error answer (ErrorOut) with a status the OpenAPI document declares."""
+    """An error answer (Error) with a status the OpenAPI document declares."""
 
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -59,13 +59,13 @@ class ApiError(Exception):
 
 
 def _error(status: int, message: str, details: list[ErrorDetail] | None = None) -> JSONResponse:
-    body = ErrorOut(status=status, error=message, details=details or [])
+    body = Error(status=status, error=message, details=details or [])
     headers = {"WWW-Authenticate": 'Bearer realm="cartcode"'} if status == 401 else None
     return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
 
 
 def _err(description: str) -> dict[str, Any]:
-    return {"model": ErrorOut, "description": description}
+    return {"model": Error, "description": description}
 
 
 # Declared on every operation: the middleware can answer any request with these.
@@ -194,11 +194,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 def _install_routes(app: FastAPI, kb: KB) -> None:
     @app.post(
         "/v1/recommend", tags=["recommend"], summary="The codes for a CAR-T encounter",
-        responses={200: {"model": RecommendOut, "description": "The contract's recommend answer."},
+        responses={200: {"model": RecommendAnswer, "description": "The contract's recommend answer."},
                    **_V1_ERRORS, **_INVALID},
         response_class=JSONResponse,
     )
-    async def post_recommend(encounter: EncounterIn) -> JSONResponse:
+    async def post_recommend(encounter: Encounter) -> JSONResponse:
         from cartcode.recommend import recommend
 
         answer = recommend(encounter.to_mapping(), kb=kb)
@@ -206,7 +206,7 @@ def _install_routes(app: FastAPI, kb: KB) -> None:
 
     @app.post(
         "/v1/check", tags=["check"], summary="Check one claim file (X12, FHIR or cartcode JSON)",
-        responses={200: {"model": CheckOut, "description": "The contract's check answer (every claim once, "
+        responses={200: {"model": CheckReport, "description": "The contract's check answer (every claim once, "
                          "in input order; unreadable claims have status `failed`)."},
                    **_V1_ERRORS, **_INVALID},
         openapi_extra={"requestBody": _CHECK_BODY},
@@ -223,7 +223,7 @@ def _install_routes(app: FastAPI, kb: KB) -> None:
         return JSONResponse(report.to_json())
 
     @app.get("/v1/rules", tags=["rules"], summary="The rule catalogue",
-             responses={200: {"model": RulesOut, "description": "Every rule, sorted by id."}, **_V1_ERRORS},
+             responses={200: {"model": RuleCatalogue, "description": "Every rule, sorted by id."}, **_V1_ERRORS},
              response_class=JSONResponse)
     async def get_rules() -> JSONResponse:
         from cartcode.rules import all_rules
@@ -231,7 +231,7 @@ def _install_routes(app: FastAPI, kb: KB) -> None:
         return JSONResponse({"kb": kb.stamp(), "rules": [_rule_json(r, full=False) for r in all_rules()]})
 
     @app.get("/v1/rules/{rule_id}", tags=["rules"], summary="One rule's documentation (by id or name)",
-             responses={200: {"model": RuleOut, "description": "The rule and its documentation."},
+             responses={200: {"model": RuleDoc, "description": "The rule and its documentation."},
                         **_V1_ERRORS, **_NOT_FOUND, **_INVALID},
              response_class=JSONResponse)
     async def get_rule(rule_id: str) -> JSONResponse:
@@ -243,7 +243,7 @@ def _install_routes(app: FastAPI, kb: KB) -> None:
         return JSONResponse(_rule_json(spec, full=True))
 
     @app.get("/v1/codes/{code}", tags=["kb"], summary="What the KB knows about a code",
-             responses={200: {"model": CodeOut, "description": "Every period of the code, with its sources."},
+             responses={200: {"model": CodeInfo, "description": "Every period of the code, with its sources."},
                         **_V1_ERRORS, **_NOT_FOUND, **_INVALID},
              response_class=JSONResponse)
     async def get_code(
@@ -263,13 +263,13 @@ def _install_routes(app: FastAPI, kb: KB) -> None:
     }
 
     @app.get("/v1/kb", tags=["kb"], summary="The KB edition, as-of date, sources and products",
-             responses={200: {"model": KbOut, "description": "The bundled knowledge base."}, **_V1_ERRORS},
+             responses={200: {"model": KbInfo, "description": "The bundled knowledge base."}, **_V1_ERRORS},
              response_class=JSONResponse)
     async def get_kb() -> JSONResponse:
         return JSONResponse(kb_json)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness (no token needed)",
-             responses={200: {"model": HealthOut, "description": "The server is up."}},
+             responses={200: {"model": Health, "description": "The server is up."}},
              response_class=JSONResponse)
     async def healthz() -> JSONResponse:
         return JSONResponse({"status": "ok", "kb": kb.stamp()})

@@ -46,13 +46,12 @@ Form = Literal["electronic", "paper"]
 PlaceOfService = Literal["facility", "office"]
 
 
-class EncounterIn(BaseModel):
+class Encounter(BaseModel):
     """The contract's encounter (CONTRACT.md, "recommend: encounter in")."""
 
     model_config = ConfigDict(
         strict=True,
         extra="forbid",
-        title="Encounter",
         json_schema_extra={
             "examples": [
                 {"setting": "inpatient", "date": "2025-06-01", "product": "Breyanzi", "route": "central",
@@ -92,7 +91,7 @@ class _Open(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-class KbStampOut(_Open):
+class KbStamp(_Open):
     edition: str
     as_of: dt.date
 
@@ -118,60 +117,60 @@ class WarningItem(_Open):
     sources: list[str] = Field(default_factory=list)
 
 
-class RecommendOut(_Open):
+class RecommendAnswer(_Open):
     """The contract's recommend answer."""
 
-    kb: KbStampOut
+    kb: KbStamp
     encounter: dict[str, Any]
     codes: list[RecommendCode]
     payment: list[PaymentItem]
     warnings: list[WarningItem]
 
 
-class CodeRefOut(_Open):
+class CodeRef(_Open):
     system: str
     code: str
 
 
-class FixOut(_Open):
-    remove: list[CodeRefOut] = Field(default_factory=list)
-    add: list[CodeRefOut] = Field(default_factory=list)
+class Fix(_Open):
+    remove: list[CodeRef] = Field(default_factory=list)
+    add: list[CodeRef] = Field(default_factory=list)
     safe: bool
 
 
-class FindingOut(_Open):
+class Finding(_Open):
     rule: str
     name: str
     severity: Literal["error", "warning", "info"]
     message: str
     location: dict[str, Any]
-    codes: list[CodeRefOut] = Field(default_factory=list)
-    fix: FixOut | None = Field(default=None, description="Absent when there is no fix.")
+    codes: list[CodeRef] = Field(default_factory=list)
+    fix: Fix | None = Field(default=None, description="Absent when there is no fix.")
     sources: list[str]
 
 
-class ClaimSourceOut(_Open):
+class ClaimSource(_Open):
     file: str
     index: int
 
 
-class ClaimResultOut(_Open):
+class ClaimResult(_Open):
     id: str | None
-    source: ClaimSourceOut
+    source: ClaimSource
     status: Literal["checked", "failed"]
     error: str | None
-    findings: list[FindingOut]
+    findings: list[Finding]
 
 
-class CheckOut(_Open):
+class CheckReport(_Open):
     """The contract's check answer."""
 
-    kb: KbStampOut
-    claims: list[ClaimResultOut]
+    kb: KbStamp
+    claims: list[ClaimResult]
 
 
 # ------------------------------------------------------------------------------ reference data
-class SourceOut(_Open):
+class Source(_Open):
     id: str
     title: str
     publisher: str
@@ -181,22 +180,22 @@ class SourceOut(_Open):
     note: str | None = None
 
 
-class ProductOut(_Open):
+class Product(_Open):
     id: str
     generic: str | None = None
     brand: str | None = None
     cell_kind: str
 
 
-class KbOut(_Open):
+class KbInfo(_Open):
     edition: str
     as_of: dt.date
     title: str
-    sources: list[SourceOut]
-    products: list[ProductOut]
+    sources: list[Source]
+    products: list[Product]
 
 
-class StatusOut(_Open):
+class PaymentStatus(_Open):
     kind: str
     value: str
     effective_from: dt.date | None = None
@@ -205,7 +204,7 @@ class StatusOut(_Open):
     confidence: str
 
 
-class CodePeriodOut(_Open):
+class CodePeriod(_Open):
     system: str
     code: str
     description: str
@@ -213,39 +212,39 @@ class CodePeriodOut(_Open):
     effective_to: dt.date | None
     sources: list[str]
     confidence: str
-    statuses: list[StatusOut] = Field(default_factory=list)
+    statuses: list[PaymentStatus] = Field(default_factory=list)
 
 
-class CodeOut(_Open):
+class CodeInfo(_Open):
     """Every period the KB holds for a code, in every system that uses the string, with its sources."""
 
     code: str
-    kb: KbStampOut
-    rows: list[CodePeriodOut] = Field(min_length=1)
-    sources: dict[str, SourceOut]
+    kb: KbStamp
+    rows: list[CodePeriod] = Field(min_length=1)
+    sources: dict[str, Source]
 
 
-class RuleSummaryOut(_Open):
+class RuleSummary(_Open):
     id: str
     name: str
     severity: str | None = None
     summary: str | None = None
 
 
-class RulesOut(_Open):
-    kb: KbStampOut
-    rules: list[RuleSummaryOut]
+class RuleCatalogue(_Open):
+    kb: KbStamp
+    rules: list[RuleSummary]
 
 
-class RuleOut(_Open):
+class RuleDoc(_Open):
     id: str
     name: str
     doc: str | None = None
 
 
-class HealthOut(_Open):
+class Health(_Open):
     status: Literal["ok"]
-    kb: KbStampOut
+    kb: KbStamp
 
 
 # ------------------------------------------------------------------------------------ errors
@@ -257,7 +256,7 @@ class ErrorDetail(BaseModel):
     type: str
 
 
-class ErrorOut(BaseModel):
+class Error(BaseModel):
     """Every error response. Never echoes the request's values (they may be claim content)."""
 
     model_config = ConfigDict(extra="forbid")
