@@ -1,0 +1,45 @@
+"""CART503 diff-product-note-needs-z006."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from cartcode.findings import Severity
+from cartcode.rules import Hit, rule
+from cartcode.rules.context import Ctx, fix
+
+
+@rule(
+    "CART503", "diff-product-note-needs-z006", severity=Severity.WARNING,
+    sources=["astct-2025-04", "bms-abecma-billing"], settings=["inpatient"],
+)
+def diff_product_note_needs_z006(ctx: Ctx) -> Iterator[Hit]:
+    """The "Diff Prod Clin Trial" note on a claim without diagnosis Z00.6.
+
+    ## What it checks
+    Inpatient claims with the billing note "Diff Prod Clin Trial" but no ICD-10-CM Z00.6.
+
+    ## Why is this bad?
+    Footnote 1 describes the note for "a clinical trial of a different product (and ICD-10-CM
+    diagnosis code Z00.6 on the claim)": the note only tells the MAC not to apply the adjustment
+    that Z00.6 would trigger. Without Z00.6 the trial is not reported at all.
+
+    ## Fix
+    Add Z00.6 as a secondary diagnosis if the patient is in a trial; otherwise drop the note.
+
+    ## Fix safety
+    Unsafe: only the record says whether the patient is in a trial.
+
+    ## References
+    - astct-2025-04 (footnote 1)
+    - bms-abecma-billing (the note)
+    """
+    note = ctx.has_note("Diff Prod Clin Trial")
+    if note is None or "Z00.6" in ctx.dx:
+        return
+    yield Hit(
+        "the \"Diff Prod Clin Trial\" note is on the claim but diagnosis Z00.6 is not",
+        note.loc,
+        (("note", "Diff Prod Clin Trial"),),
+        fix(add=[("ICD-10-CM", "Z00.6")], safe=False, title="Add diagnosis Z00.6"),
+    )

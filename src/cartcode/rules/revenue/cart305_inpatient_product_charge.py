@@ -1,0 +1,68 @@
+"""CART305 inpatient-product-charge."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+from cartcode.findings import Severity
+from cartcode.rules import Hit, rule
+from cartcode.rules.context import Ctx
+
+
+@rule(
+    "CART305", "inpatient-product-charge", severity=Severity.ERROR,
+    sources=["ngs-coding-edits", "astct-2025-04"], settings=["inpatient"],
+)
+def inpatient_product_charge(ctx: Ctx) -> Iterator[Hit]:
+    """An inpatient CAR-T claim without the product charge on 0891, or with only a token charge.
+
+    ## What it checks
+    Inpatient claims with a CAR-T administration ICD-10-PCS code on a discharge from 10/1/2020
+    (MS-DRG 018): (a) no line on revenue code 0891 or 0892 - an error; (b) the 0891/0892 charge is
+    $1.00 or less while nothing on the claim says the product was free (no Z00.6, condition code
+    90 or "Expand Acc Use" note) - a warning.
+
+    ## Why is this bad?
+    Per NGS, inpatient (TOB 11X) claims report the CAR-T product as line-item covered charges
+    above a $1.00 token on 0891 (and/or 0892), unless the product was obtained at no cost. A
+    token charge tells the Pricer the product was free, which triggers the MS-DRG 018 payment
+    adjustment; a missing product line understates the case.
+
+    ## Fix
+    Add the product charge on revenue code 0891: the hospital's charge when purchased, a token
+    charge of $1.00 or less when the product was free.
+
+    ## Fix safety
+    No automatic fix: the amount is the hospital's.
+
+    ## References
+    - ngs-coding-edits (NGS: charges above a $1.00 token on 0891/0892)
+    - astct-2025-04 (footnote 1: the payment adjustment)
+    """
+    if not ctx.pcs_admin or ctx.pcs_date is None:
+        return
+    token = ctx.ix.policy_value("inpatient-product-token-max", ctx.pcs_date)
+    if token is None:
+        return
+    lines = [lf for lf in ctx.lines if lf.rev in ("0891", "0892")]
+    if not lines:
+        yield Hit(
+            "the claim reports a CAR-T administration but no product charge on revenue code 0891 "
+            f"(a charge above ${token:.2f}, or a token charge of ${token:.2f} or less if the product was free)",
+            ctx.claim_loc("lines") or ctx.pcs_admin[0][0].loc,
+        )
+        return
+    charges = [lf.line.charge for lf in lines if lf.line.charge is not None]
+    if not charges or sum(charges, Decimal(0)) > Decimal(str(token)):
+        return
+    free_reason = "Z00.6" in ctx.dx or "90" in ctx.cc or ctx.has_note("Expand Acc Use") is not None
+    if not free_reason:
+        yield Hit(
+            f"the product charge on revenue code {lines[0].rev} is a token (${token:.2f} or less), which tells the "
+            "payer the product was free and triggers the MS-DRG 018 payment adjustment; nothing on the claim "
+            "says why (clinical trial, expanded access): report the product charge if it was purchased",
+            ctx.line_loc(lines[0], "charge"),
+            (("revenue", lines[0].rev or ""),),
+            severity=Severity.WARNING,
+        )

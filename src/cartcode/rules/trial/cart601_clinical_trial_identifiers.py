@@ -1,0 +1,82 @@
+"""CART601 clinical-trial-identifiers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from cartcode.findings import Fix, Severity
+from cartcode.model import Location
+from cartcode.rules import INSTITUTIONAL, Hit, rule
+from cartcode.rules.context import Ctx, fix
+
+
+@rule(
+    "CART601", "clinical-trial-identifiers", severity=Severity.ERROR,
+    sources=["iu-orafaq-69-6", "ufl-ctsi-medicare", "bms-abecma-billing"], settings=INSTITUTIONAL,
+)
+def clinical_trial_identifiers(ctx: Ctx) -> Iterator[Hit]:
+    """A Medicare clinical-trial claim missing one of Z00.6, condition code 30 or value code D4.
+
+    ## What it checks
+    Institutional Medicare claims that carry any of the clinical-trial identifiers - diagnosis
+    Z00.6, condition code 30, value code D4 - on a date the `clinical-trial-identifiers` policy
+    holds (from 1/1/2014), and lack another. When the claim has the "Diff Prod Clin Trial" note
+    (the CAR-T is not the trial's product) a missing condition code 30 or D4 is a warning.
+
+    ## Why is this bad?
+    The Claims Processing Manual (ch. 32 section 69.6) asks for all three on clinical-trial
+    claims: Z00.6 as a secondary diagnosis, condition code 30, and the 8-digit NCT number in value
+    code D4 (mandatory since 1/1/2014: claims without it are returned to the provider). BMS
+    states Medicare requires all three on CAR-T trial claims.
+
+    ## Fix
+    Add the missing identifiers. Condition code 30 is added automatically when both Z00.6 and D4
+    are present.
+
+    ## Fix safety
+    Adding condition code 30 next to Z00.6 and D4 is safe. Adding Z00.6 is unsafe (a diagnosis is
+    a clinical statement); D4 needs the trial's NCT number, so it has no fix.
+
+    ## References
+    - iu-orafaq-69-6 (Claims Processing Manual ch. 32 section 69.6, quoted)
+    - ufl-ctsi-medicare (Medicare clinical-trial claim coding)
+    - bms-abecma-billing (BMS: Z00.6, CC 30 and VC D4 on CAR-T trial claims)
+    """
+    if not ctx.medicare:
+        return
+    z006 = ctx.diagnosis("Z00.6")
+    cc30 = ctx.condition("30")
+    d4 = ctx.value("D4")
+    present = [x for x in (z006, cc30, d4) if x is not None]
+    if not present or len(present) == 3:
+        return
+    day = ctx.pcs_date or ctx.claim.statement_from
+    if day is None or ctx.ix.policy_value("clinical-trial-identifiers", day) is not True:
+        return
+    anchor: Location | None = present[0].loc
+    softer = Severity.WARNING if ctx.has_note("Diff Prod Clin Trial") is not None else None
+    if z006 is None:
+        yield Hit(
+            "clinical-trial claim (condition code 30 / value code D4) without diagnosis Z00.6",
+            anchor,
+            (("ICD-10-CM", "Z00.6"),),
+            fix(add=[("ICD-10-CM", "Z00.6")], safe=False, title="Add diagnosis Z00.6"),
+        )
+    if cc30 is None:
+        safe_fix: Fix = fix(
+            add=[("condition", "30")], safe=z006 is not None and d4 is not None, title="Add condition code 30"
+        )
+        yield Hit(
+            "clinical-trial claim without condition code 30 (qualifying clinical trial)",
+            anchor,
+            (("condition", "30"),),
+            safe_fix,
+            severity=softer,
+        )
+    if d4 is None:
+        yield Hit(
+            "clinical-trial claim without value code D4 (the 8-digit NCT number): Medicare returns such claims",
+            anchor,
+            (("value", "D4"),),
+            severity=softer,
+        )
