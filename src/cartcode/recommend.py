@@ -9,6 +9,7 @@ valid on the date, and adds the warnings every answer owes (weak evidence, the K
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -22,6 +23,7 @@ from cartcode.kb.schema import CONFIDENCE_RANK, CodeRow, Decision, Emit, Product
 __all__ = ["Answer", "CodeItem", "Message", "PaymentItem", "recommend"]
 
 _PLACEHOLDER_NCT = "NCT########"
+_POLICY_REF = re.compile(r"\{policy:([a-z0-9-]+)\}")
 
 
 class CodeItem(BaseModel):
@@ -138,6 +140,7 @@ class _Builder:
         checks: list[tuple[Any, Any]] = [
             (when.setting, enc.setting),
             (when.cell_kind, self.product.cell_kind),
+            (when.product, self.product.id),
             (when.payer, enc.payer),
             (when.clinical_trial, enc.clinical_trial),
             (when.product_acquisition, enc.product_acquisition),
@@ -277,11 +280,19 @@ class _Builder:
             confidence=_weakest(confidence, decision.confidence, emit.confidence), decisions=[decision.id],
         ))
 
+    def _text(self, text: str) -> str:
+        """Fill `{policy:ID}` with the policy's value on the date (e.g. a base payment by fiscal year)."""
+        def value(match: re.Match[str]) -> str:
+            row = self.kb.policy(match.group(1), self.day)
+            return str(row.value) if row is not None else "(not in the KB)"
+
+        return _POLICY_REF.sub(value, text)
+
     def apply(self, decision: Decision) -> None:
         for emit in decision.emit:
             if emit.to == "notes" or emit.to == "warnings":
                 target = self.notes if emit.to == "notes" else self.warnings
-                target.append(Message(message=emit.use, kind=emit.kind, sources=_merge(decision.sources, emit.sources),
+                target.append(Message(message=self._text(emit.use), kind=emit.kind, sources=_merge(decision.sources, emit.sources),
                                       confidence=_weakest(decision.confidence, emit.confidence)))
             elif emit.to == "codes":
                 self._emit_codes(decision, emit)

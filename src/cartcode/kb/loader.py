@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -228,6 +229,12 @@ def _load_decisions(
         for policy_id in [*dec.when.policy_on, *dec.when.policy_off]:
             if policy_id not in policy_ids:
                 raise KBError(f"{where}: unknown policy {policy_id!r} (not in policies.yaml)")
+        for product_id in dec.when.product or []:
+            if product_id not in product_ids:
+                raise KBError(f"{where}: unknown product {product_id!r} (not in products.yaml)")
+        for policy_id in re.findall(r"\{policy:([a-z0-9-]+)\}", " ".join(e.use for e in dec.emit)):
+            if policy_id not in policy_ids:
+                raise KBError(f"{where}: text names unknown policy {policy_id!r}")
         for number, emit in enumerate(dec.emit, start=1):
             if emit.to in ("codes", "payment") and emit.code is None and emit.select is None:
                 raise KBError(f"{where}: emit {number} needs a code or a select")

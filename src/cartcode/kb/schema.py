@@ -146,6 +146,7 @@ class When(Row):
 
     setting: list[Setting] | None = None
     cell_kind: list[CellKind] | None = None
+    product: list[str] | None = None  # products.yaml ids
     product_coded: bool | None = None  # a named product (not the generic autologous/allogeneic kinds)
     payer: list[EncounterPayer] | None = None
     clinical_trial: list[ClinicalTrial] | None = None
