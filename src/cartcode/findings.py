@@ -105,5 +105,6 @@ class Report(BaseModel):
 
     @property
     def exit_code(self) -> int:
-        """CONTRACT: 0 = no error-level finding; 1 = at least one. (2 is for usage/input errors.)"""
-        return 1 if any(c.has_error for c in self.claims) else 0
+        """CONTRACT: 0 = no error-level finding; 1 = at least one, or a claim that could not be read
+        (status failed: it cannot be sent either). 2 is for usage/input errors."""
+        return 1 if any(c.has_error or c.status == "failed" for c in self.claims) else 0
