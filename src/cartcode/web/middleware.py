@@ -19,6 +19,7 @@ import traceback
 from collections.abc import Iterable
 
 from starlette.applications import Starlette
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 access_log = logging.getLogger("cartcode.access")
@@ -58,15 +59,23 @@ async def send_error(
 
 
 def _route_template(scope: Scope) -> str:
-    """The matched route's template, so no path parameter (or anything a client typed) is logged."""
+    """The matched route's template, so no path parameter (or anything a client typed) is logged.
+
+    A request refused before routing (401, 413) has no route in its scope yet: match it here."""
     route = scope.get("route")
+    if route is None:
+        for candidate in getattr(scope.get("app"), "routes", ()):
+            match, _ = candidate.matches(scope)
+            if match != Match.NONE:
+                route = candidate
+                break
     path = getattr(route, "path", None)
     return path if isinstance(path, str) and path else "<no route>"
 
 
 def _frames_only(exc: BaseException) -> str:
     """A traceback without the exception's message, which may quote claim content."""
-    frames = traceback.extract_tb(exc.__traceback__)
+    frames = traceback.extract_tb(exc.__traceback__)[-8:]  # innermost: where it broke
     where = " <- ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name}" for f in reversed(frames))
     return f"{type(exc).__name__} at {where}"
 

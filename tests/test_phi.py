@@ -1,0 +1,209 @@
+"""No claim content in any log line: claims carrying canary names, member ids, dates of birth and
+claim ids go through a real `cartcode serve` (uvicorn, debug log level) by every path we can
+think of (good claims, broken claims, refused requests, query strings, paths, headers), and the
+server's captured output must hold none of them, while still logging every request."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from cartcode.api import create_app
+from cartcode.web.serverproc import ServerProcess, running_server
+
+SURNAME = "CANARYSURNAMEQX"
+GIVEN = "CANARYGIVENQX"
+MEMBER = "CANARYMBR0042QX"
+DOB_X12 = "19230405"
+DOB_ISO = "1923-04-05"
+CLAIM_ID = "CANARYCLM77"
+STREET = "99 CANARYLANEQX"
+CANARIES = (SURNAME, GIVEN, MEMBER, DOB_X12, DOB_ISO, CLAIM_ID, STREET, "CANARYQUERYQX", "CANARYPATHQX",
+            "CANARYTOKENQX", "CANARYHEADERQX")
+
+
+def x12_837i(claim_id: str = CLAIM_ID) -> str:
+    """An inpatient CAR-T 837I whose subscriber (NM1*IL), address and DMG carry the canaries."""
+    segments = [
+        "ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *250601*1200*^*00501*000000001*0*T*:",
+        "GS*HC*SUBMITTER*RECEIVER*20250601*1200*1*X*005010X223A2",
+        "ST*837*0001*005010X223A2",
+        "BHT*0019*00*0001*20250601*1200*CH",
+        "NM1*41*2*GENERAL HOSPITAL*****46*123456789",
+        "PER*IC*BILLING*TE*5555550100",
+        "NM1*40*2*MEDICARE*****46*00120",
+        "HL*1**20*1",
+        "NM1*85*2*GENERAL HOSPITAL*****XX*1234567893",
+        "N3*1 MAIN ST",
+        "N4*ANYTOWN*TX*75001",
+        "REF*EI*123456789",
+        "HL*2*1*22*0",
+        "SBR*P*18*******MA",
+        f"NM1*IL*1*{SURNAME}*{GIVEN}****MI*{MEMBER}",
+        f"N3*{STREET}",
+        "N4*ANYTOWN*TX*75001",
+        f"DMG*D8*{DOB_X12}*F",
+        "NM1*PR*2*MEDICARE*****PI*00120",
+        f"CLM*{claim_id}*401000***11:A:1**A*Y*Y",
+        "DTP*434*RD8*20250525-20250601",
+        "CL1*1*1*01",
+        "HI*ABK:C8330",
+        "HI*BBR:XW043N7:D8:20250528",
+        "NM1*71*1*ATTENDING*DOCTOR****XX*1234567893",
+        "LX*1",
+        "SV2*0891*HC:Q2054*400000*UN*1",
+        "DTP*472*D8*20250528",
+        "LX*2",
+        "SV2*0874**1000*UN*1",
+        "DTP*472*D8*20250528",
+    ]
+    count = len(segments) - 2 + 1  # ST..SE inclusive
+    segments += [f"SE*{count}*0001", "GE*1*1", "IEA*1*000000001"]
+    return "~\n".join(segments) + "~\n"
+
+
+def json_claim() -> dict[str, object]:
+    return {
+        "id": CLAIM_ID, "kind": "institutional", "type_of_bill": "111", "payer": "medicare",
+        "statement_from": "2025-05-25", "statement_to": "2025-06-01", "discharge_date": "2025-06-01",
+        "x-patient": {"name": f"{GIVEN} {SURNAME}", "member_id": MEMBER, "birth_date": DOB_ISO, "street": STREET},
+        "diagnoses": ["C83.30"], "procedures": ["XW043N7"],
+        "notes": [f"Patient {SURNAME} {GIVEN} member {MEMBER} born {DOB_ISO}"],
+        "lines": [{"revenue_code": "0891", "code": "Q2054", "units": 1, "charge": 400000}],
+    }
+
+
+def fhir_claim() -> dict[str, object]:
+    return {
+        "resourceType": "Claim", "id": CLAIM_ID, "status": "active", "use": "claim",
+        "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "institutional"}]},
+        "contained": [{"resourceType": "Patient", "id": "p1", "name": [{"family": SURNAME, "given": [GIVEN]}],
+                       "birthDate": DOB_ISO, "identifier": [{"value": MEMBER}]}],
+        "patient": {"reference": "#p1", "display": f"{GIVEN} {SURNAME}"},
+        "created": "2025-06-02", "billablePeriod": {"start": "2025-05-25", "end": "2025-06-01"},
+        "insurance": [{"sequence": 1, "focal": True, "coverage": {"display": f"Medicare {MEMBER}"}}],
+        "procedure": [{"sequence": 1, "procedureCodeableConcept": {"coding": [
+            {"system": "http://www.cms.gov/Medicare/Coding/ICD10", "code": "XW043N7"}]}}],
+        "item": [{"sequence": 1, "revenue": {"coding": [{"code": "0891"}]},
+                  "productOrService": {"coding": [{"code": "Q2054"}]}}],
+    }
+
+
+def broken_json_claim() -> dict[str, object]:
+    """Fields that fail reading, with the canaries as their values (the error quotes them)."""
+    return {"id": CLAIM_ID, "kind": "institutional", "discharge_date": f"{DOB_ISO}T{SURNAME}",
+            "payer": MEMBER, "lines": [{"code": GIVEN, "units": STREET}]}
+
+
+def _send_everything(client: httpx.Client | TestClient, *, with_token: str | None) -> int:
+    """Every request path that could carry claim content into a log. Returns the request count."""
+    auth = {"Authorization": f"Bearer {with_token}"} if with_token else {}
+    sent = 0
+
+    def go(method: str, url: str, *, content: bytes | None = None, json: object = None,
+           params: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> Any:
+        nonlocal sent
+        sent += 1
+        merged = {**auth, "User-Agent": "CANARYHEADERQX", **(headers or {})}
+        return client.request(method, url, content=content, json=json, params=params, headers=merged)
+
+    checks = [
+        (x12_837i(), "text/plain"),
+        (x12_837i().replace("SV2*0891", "SV2*BROKEN"), "text/plain"),
+        (x12_837i()[:400], "application/edi-x12"),  # truncated interchange
+        (json.dumps(json_claim()), "application/json"),
+        (json.dumps({"claims": [json_claim(), broken_json_claim()]}), "application/json"),
+        (json.dumps(fhir_claim()), "application/fhir+json"),
+        (json.dumps({**fhir_claim(), "item": f"{SURNAME}"}), "application/fhir+json"),
+        (f"{SURNAME} {GIVEN} {MEMBER} {DOB_ISO}", "text/plain"),  # not a claim file: 422
+        (f'{{"id": "{CLAIM_ID}", "name": "{SURNAME}"', "application/json"),  # not JSON: 422
+    ]
+    for body, media in checks:
+        response = go("POST", "/v1/check", content=body.encode(), headers={"Content-Type": media})
+        assert response.status_code < 500, (response.status_code, response.text[:300])
+    encounters: list[dict[str, object]] = [
+        {"setting": "inpatient", "date": "2025-06-01", "product": SURNAME},
+        {"setting": "inpatient", "date": DOB_ISO, "product": "Breyanzi", "member_id": MEMBER},
+        {"setting": "inpatient", "date": f"{DOB_X12}", "product": GIVEN},
+    ]
+    for encounter in encounters:
+        assert go("POST", "/v1/recommend", json=encounter).status_code == 422
+    assert go("POST", "/v1/recommend", content=f'{{"product": "{SURNAME}"'.encode(),
+              headers={"Content-Type": "application/json"}).status_code == 400
+    query = {"name": "CANARYQUERYQX", "dob": DOB_X12}
+    assert go("GET", f"/v1/codes/CANARYPATHQX{MEMBER}", params=query).status_code == 404
+    assert go("GET", f"/v1/rules/{SURNAME}").status_code == 404
+    assert go("GET", f"/{SURNAME}/{DOB_X12}", params={"q": "CANARYQUERYQX"}).status_code == 404
+    assert go("GET", "/healthz", params={"member": MEMBER}).status_code == 200
+    big = (x12_837i() * 200).encode()  # over the server's --max-body below
+    assert go("POST", "/v1/check", content=big, headers={"Content-Type": "text/plain"}).status_code == 413
+    return sent
+
+
+def _assert_clean(logs: str) -> None:
+    upper = logs.upper()
+    leaked = [c for c in CANARIES if c.upper() in upper]
+    assert not leaked, f"claim content in the server log: {leaked}\n{logs[-3000:]}"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    log = tmp_path_factory.mktemp("phi") / "server.log"
+    args = ["--log-level", "debug", "--max-body", "100000"]
+    with running_server(token="s3cret-token", log_path=log, args=args) as srv:
+        yield srv
+
+
+def test_canaries_never_reach_the_logs_of_a_real_server(server: ServerProcess) -> None:
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        sent = _send_everything(client, with_token="s3cret-token")
+        # refused before anything is read: a wrong token that is itself a canary
+        refused = client.post("/v1/check", content=x12_837i().encode(),
+                              headers={"Authorization": "Bearer CANARYTOKENQX"})
+        assert refused.status_code == 401
+    logs = _wait_for_access_lines(server, sent + 1)
+    _assert_clean(logs)
+    # the log is not empty by accident: one line per request, with the route template only
+    assert '"POST /v1/check" 200' in logs
+    assert '"GET /v1/codes/{code}" 404' in logs
+    assert '"POST /v1/check" 413' in logs and '"POST /v1/check" 401' in logs
+
+
+def test_server_binds_loopback_by_default_and_logs_no_query_strings(tmp_path: Path) -> None:
+    with running_server(log_path=tmp_path / "server.log") as srv:
+        assert srv.url.startswith("http://127.0.0.1:")  # no --host given: the default address
+        assert httpx.get(f"{srv.url}/healthz", params={"member": MEMBER}, timeout=10).status_code == 200
+        logs = _wait_for_access_lines(srv, 1)
+    _assert_clean(logs)
+    assert '"GET /healthz" 200' in logs
+
+
+def _wait_for_access_lines(server: ServerProcess, count: int) -> str:
+    """The access lines are written after each response: wait until all of them are in the file."""
+    import time
+
+    deadline = time.monotonic() + 10
+    logs = server.logs()
+    while logs.count("cartcode.access") < count and time.monotonic() < deadline:
+        time.sleep(0.1)
+        logs = server.logs()
+    assert logs.count("cartcode.access") >= count, logs[-2000:]
+    return logs
+
+
+def test_no_module_logs_claim_content_in_process(caplog: pytest.LogCaptureFixture) -> None:
+    """Stricter than the server's allow-list: no logger at all (ours or a library's, any level)
+    receives claim content while claims are read, checked and refused."""
+    caplog.set_level(logging.DEBUG)
+    with TestClient(create_app(max_body=100000), base_url="http://127.0.0.1") as client:
+        _send_everything(client, with_token=None)
+    assert caplog.records, "expected at least the access log records"
+    server_side = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]  # the test's client
+    _assert_clean("\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in server_side))
