@@ -52,12 +52,12 @@ def _check(ctx: Ctx, coded: Coded, day: dt.date | None, line: int | None, what: 
     first, last = rows[0].effective_from, rows[-1].effective_to
     if last is not None and day > last:
         links = [s for r in rows for s in r.successors]
-        state = "deleted"
+        state = f"was deleted after {last}"
     elif first is not None and day < first:
         links = [p for r in rows for p in r.predecessors]
-        state = "not yet effective"
+        state = f"is not valid until {first}"
     else:
-        links, state = [], "not valid"
+        links, state = [], f"is not valid ({_period(rows)})"
     candidates = [r for r in (ctx.ix.row_on(system, c, day) for c in dict.fromkeys(links)) if r is not None]
     new, safe = _pick(ctx, system, candidates, rows[-1])
     fix: Fix | None = None
@@ -67,10 +67,10 @@ def _check(ctx: Ctx, coded: Coded, day: dt.date | None, line: int | None, what: 
     elif candidates:
         advice = "use one of " + ", ".join(c.code for c in candidates) + " (the product decides)"
     else:
-        advice = "no code replaces it on that date"
+        advice = "no code in the KB replaces it"
     sources = tuple(dict.fromkeys(s for r in rows for s in r.sources))
     return Hit(
-        f"{system} {code} is {state} on the {what} {fmt_date(day)} ({_period(rows)}); {advice}",
+        f"{system} {code} {state}; on the {what} {fmt_date(day)} {advice}",
         coded.loc,
         ((system, code),),
         fix,

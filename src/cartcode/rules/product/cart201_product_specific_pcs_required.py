@@ -20,7 +20,8 @@ def product_specific_pcs_required(ctx: Ctx) -> Iterator[Hit]:
     Inpatient claims whose CAR-T administration procedure is a generic autologous code (XW033C7 /
     XW043C7, or XW033C3 / XW043C3 before 10/1/2021) while the claim names a product (its HCPCS
     code on any line, or a billing note naming it) that has a product-specific ICD-10-PCS code for
-    the same route on the discharge date.
+    the same route on the discharge date. (A generic code not valid on the discharge date at all is
+    CART101's, which then offers the product's code.)
 
     ## Why is this bad?
     The guide reserves the generic code for "an autologous CAR-T product, such as those currently
@@ -48,6 +49,8 @@ def product_specific_pcs_required(ctx: Ctx) -> Iterator[Hit]:
     for proc, row in ctx.pcs_admin:
         if row.product is not None or row.cell_kind != "autologous" or not row.route:
             continue
+        if day is not None and ctx.ix.row_on("ICD-10-PCS", proc.code, day) is None:
+            continue  # not valid on the date at all: CART101 reports it, with the product's code as the fix
         wanted = {p: ctx.ix.product_pcs(p, row.route, day) for p in products}
         own = {p: r for p, r in wanted.items() if r is not None and ctx.ix.cell_kind.get(p) == "autologous"}
         if not own:

@@ -1,0 +1,146 @@
+"""`cartcode check CLAIM_FILE... [--format text|json|csv] [--fix --out PATH] [--select/--ignore RULES]`.
+
+Exit codes (CONTRACT.md, README): 0 = every claim read and no error-level finding; 1 = an
+error-level finding, or a claim that could not be read (reported as `status: failed`); 2 = usage
+or input error - a file that cannot be read or is not JSON/X12/FHIR at all (named on stderr; the
+other files are still checked and reported).
+
+To add an option (e.g. `--strict`): add the parameter to `check()` below and a field to
+:class:`CheckOptions`; :func:`run_check` receives the options.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cartcode.errors import InputError
+
+
+class CheckFormat(StrEnum):
+    text = "text"
+    json = "json"
+    csv = "csv"
+
+
+@dataclass
+class CheckOptions:
+    files: list[Path]
+    format: CheckFormat = CheckFormat.text
+    fix: bool = False
+    out: Path | None = None
+    select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    strict: bool = False  # X12: conformance pass (see the X12 reader)
+
+
+def _split(values: list[str] | None) -> list[str]:
+    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
+
+
+def _fix_targets(files: list[Path], out: Path) -> dict[Path, Path]:
+    """Where each input's fixed copy goes; never over an input."""
+    inputs = {f.resolve() for f in files}
+    if len(files) == 1:
+        targets = {files[0]: out}
+    else:
+        if out.exists() and not out.is_dir():
+            raise InputError("with several input files --out must be a directory", where=str(out))
+        names = [f.name for f in files]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise InputError(f"two inputs share the file name {dupes[0]}; fix them one at a time", where="--out")
+        targets = {f: out / f.name for f in files}
+    for target in targets.values():
+        if target.resolve() in inputs:
+            raise InputError("--out would overwrite an input file; choose another path", where=str(target))
+    return targets
+
+
+def run_check(options: CheckOptions) -> int:
+    """Check the files, print the report, write fixed copies; the exit code."""
+    from cartcode import engine
+    from cartcode.findings import ClaimResult, KbStamp, Report
+    from cartcode.kb.loader import load_kb
+    from cartcode.output import render_csv, render_json, render_text
+    from cartcode.rules import select_rules
+
+    if options.out is not None and not options.fix:
+        raise InputError("--out is only used with --fix", where="--out")
+    if options.fix and options.out is None:
+        raise InputError("--fix needs --out PATH: cartcode never overwrites its input", where="--fix")
+    try:
+        rules = select_rules(options.select, options.ignore)
+    except ValueError as exc:
+        raise InputError(str(exc), where="--select/--ignore") from None
+    targets = _fix_targets(options.files, options.out) if options.fix and options.out is not None else {}
+
+    kb = load_kb()
+    claims: list[ClaimResult] = []
+    unreadable: list[str] = []
+    inputs: dict[Path, bytes] = {}
+    for path in options.files:
+        try:
+            data = path.read_bytes()
+            claims.extend(engine.check_results(data, filename=str(path), kb=kb, rules=rules))
+            inputs[path] = data
+        except OSError as exc:
+            unreadable.append(f"cartcode: error: {path}: cannot read the file: {exc.strerror or exc}")
+        except InputError as exc:
+            unreadable.append(f"cartcode: error: {exc}")
+    report = Report(kb=KbStamp(**kb.stamp()), claims=claims)
+
+    if options.format == CheckFormat.json:
+        sys.stdout.write(render_json(report))
+    elif options.format == CheckFormat.csv:
+        sys.stdout.write(render_csv(report))
+    else:
+        from cartcode.commands.recommend_cmd import make_console
+
+        render_text(report, make_console())
+    sys.stdout.flush()
+
+    for path, target in targets.items():
+        if path not in inputs:
+            continue
+        try:
+            fixed = engine.fix(inputs[path], str(path), report)
+        except (AttributeError, NotImplementedError):
+            unreadable.append(f"cartcode: error: {path}: fixes are not available for this input format")
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(fixed)
+        applied = sum(len(v) for v in engine.safe_fixes(report, str(path)).values())
+        typer.echo(f"cartcode: applied {applied} safe fix(es) to {path}, wrote {target}", err=True)
+
+    for message in unreadable:
+        typer.echo(message, err=True)
+    if unreadable:
+        return 2
+    return report.exit_code
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def check(
+        files: Annotated[list[Path], typer.Argument(help="Claim files: our JSON, X12 837I/837P, or FHIR JSON.")],
+        format: Annotated[CheckFormat, typer.Option("--format", help="text, json or csv")] = CheckFormat.text,
+        fix: Annotated[bool, typer.Option("--fix", help="Apply the safe fixes (needs --out).")] = False,
+        out: Annotated[
+            Path | None, typer.Option("--out", help="Where the fixed claim goes (a directory for several inputs).")
+        ] = None,
+        select: Annotated[
+            list[str] | None, typer.Option("--select", help="Only these rules: ids, id prefixes or names (comma list).")
+        ] = None,
+        ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Skip these rules (same forms).")] = None,
+    ) -> None:
+        """Check CAR-T claims against the rule catalogue: located, cited findings and safe fixes."""
+        options = CheckOptions(
+            files=files, format=format, fix=fix, out=out, select=_split(select), ignore=_split(ignore),
+        )
+        raise typer.Exit(run_check(options))
