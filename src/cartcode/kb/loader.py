@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import hashlib
+import os
+import pickle
 import re
+import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,9 +26,24 @@ from cartcode.kb.schema import CodeRow, Dated, Decision, GenericUse, Manifest, P
 T = TypeVar("T", bound=BaseModel)
 
 try:  # the C loader is ~10x faster; fall back when libyaml is absent
-    _Loader: Any = yaml.CSafeLoader
+    _Base: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+
+class _Loader(_Base):  # type: ignore[misc]
+    """Safe loading, except that an impossible date (2025-02-30) stays a string instead of raising
+    in the YAML library: strict row validation then refuses it with the file, row and field named."""
+
+
+def _timestamp(loader: Any, node: Any) -> Any:
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
 class KBError(ValueError):
@@ -41,15 +60,46 @@ def _where(file: str, index: int, row: Mapping[str, Any] | None) -> str:
     return f"{file}: row {index + 1}{label}"
 
 
+_CACHE_VERSION = b"kb-yaml-1"  # bump when _Loader's output changes
+
+
+def _cache_dir() -> Path:
+    configured = os.environ.get("CARTCODE_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "cartcode"
+
+
 def _read_yaml(directory: Path, name: str) -> Any:
+    """Parse one KB file. Building Python objects from YAML is most of the load time (~25 ms), so
+    the parsed data is cached by the SHA-256 of the file's bytes: any edit is a cache miss, and
+    every row is still validated on every load. The cache is best effort (never an error)."""
     path = directory / name
     try:
-        with path.open("rb") as handle:
-            return yaml.load(handle, Loader=_Loader)
+        raw = path.read_bytes()
     except FileNotFoundError as exc:
         raise KBError(f"{name}: missing from the knowledge base directory {directory}") from exc
+    key = hashlib.sha256(_CACHE_VERSION + raw).hexdigest()
+    cache_file = _cache_dir() / f"{key}.pickle"
+    try:
+        with cache_file.open("rb") as handle:
+            return pickle.load(handle)  # our own file, named by the hash of the YAML it came from
+    except Exception:  # a missing or unreadable cache entry is only a miss
+        pass
+    try:
+        data = yaml.load(raw, Loader=_Loader)
     except yaml.YAMLError as exc:
         raise KBError(f"{name}: not valid YAML: {exc}") from exc
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        handle_fd, temp = tempfile.mkstemp(dir=cache_file.parent, suffix=".tmp")
+        with os.fdopen(handle_fd, "wb") as out:
+            pickle.dump(data, out, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temp, cache_file)
+    except OSError:
+        pass
+    return data
 
 
 def _rows(directory: Path, name: str, model: type[T], key: str) -> list[T]:
