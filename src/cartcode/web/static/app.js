@@ -17,7 +17,7 @@
       else if (key === "text") node.textContent = value;
       else node.setAttribute(key, value === true ? "" : String(value));
     }
-    for (const child of children.flat()) {
+    for (const child of children.flat(Infinity)) {
       if (child === null || child === undefined || child === "") continue;
       node.append(child instanceof Node ? child : document.createTextNode(String(child)));
     }
@@ -40,17 +40,25 @@
     return el("a", { href: `#rule/${encodeURIComponent(rule)}`, class: "rule", text: rule });
   }
 
+  // Each source id links to its citation (title, publisher, date, address) in the docs view.
   function sourceList(ids) {
     const list = el("ul", { class: "sources" });
     for (const id of ids || []) {
       const src = sources[id];
       const title = src ? `${src.publisher}: ${src.title}` : id;
-      const item = src && /^https?:\/\//.test(src.address || "")
-        ? el("a", { href: src.address, rel: "noreferrer noopener", target: "_blank", title, text: id })
-        : el("span", { title, text: id });
-      list.append(el("li", {}, item));
+      list.append(el("li", {}, el("a", { href: `#source/${encodeURIComponent(id)}`, title, text: id })));
     }
     return list;
+  }
+
+  function whereText(where) {
+    if (!where) return "";
+    if (typeof where === "string") return where;
+    return Object.entries(where).map(([form, text]) => `${form}: ${text}`).join("; ");
+  }
+
+  function plural(n, word) {
+    return `${n} ${word}${n === 1 ? "" : "s"}`;
   }
 
   function message(node, text, kind) {
@@ -110,6 +118,9 @@
     } else if (kind === "rule" && arg) {
       show("doc", focus);
       showRule(arg);
+    } else if (kind === "source" && arg) {
+      show("doc", focus);
+      showSource(arg);
     } else if (kind === "rules") {
       lastView = "#rules";
       show("rules", focus);
@@ -146,11 +157,11 @@
     const out = [];
     const enc = answer.encounter || {};
     out.push(el("h3", { id: "codes-heading", tabindex: "-1",
-      text: `Codes for ${enc.setting || ""} ${enc.product || ""} on ${enc.date || ""}` }));
+      text: `Codes for ${enc.setting || ""} ${enc.product_name || enc.product || ""} on ${enc.date || ""}` }));
     out.push(table("Codes for the claim", ["System", "Code", "Description", "What it is for", "Where it goes", "Sources",
       "Confidence"],
     (answer.codes || []).map((c) => [c.system, codeLink(c.code, c.system), c.description || "", c.use || "",
-      c.where || "", sourceList(c.sources), c.confidence || ""])));
+      whereText(c.where), sourceList(c.sources), c.confidence || ""])));
     if ((answer.payment || []).length) {
       out.push(table("What the payer derives", ["System", "Code", "Description", "Sources"],
         answer.payment.map((p) => [p.system, codeLink(p.code, p.system), p.description || p.use || "",
@@ -210,10 +221,12 @@
     if (!fix) return "";
     const node = el("span", {});
     if (fix.title) node.append(el("span", { text: fix.title }), " ");
-    if ((fix.remove || []).length) node.append("remove ", codeRefs(fix.remove), " ");
-    if ((fix.add || []).length) node.append("add ", codeRefs(fix.add), " ");
     if (fix.line) node.append(`(line ${fix.line}) `);
     node.append(el("span", { class: fix.safe ? "safe" : "unsafe", text: fix.safe ? "[safe]" : "[review]" }));
+    const detail = el("small", { class: "fix-codes" });
+    if ((fix.remove || []).length) detail.append("remove ", codeRefs(fix.remove), " ");
+    if ((fix.add || []).length) detail.append("add ", codeRefs(fix.add));
+    if (detail.childNodes.length) node.append(el("br"), detail);
     return node;
   }
 
@@ -222,13 +235,15 @@
     const claims = report.claims || [];
     const total = claims.reduce((n, c) => n + (c.findings || []).length, 0);
     out.push(el("h3", { id: "findings-heading", tabindex: "-1",
-      text: `${claims.length} claim${claims.length === 1 ? "" : "s"}, ${total} finding${total === 1 ? "" : "s"}` }));
+      text: `${plural(claims.length, "claim")}, ${plural(total, "finding")}` }));
     claims.forEach((claim, i) => {
       const findings = claim.findings || [];
       const count = (sev) => findings.filter((f) => f.severity === sev).length;
       const section = el("section", { class: "claim", "aria-label": `Claim ${i + 1}` },
         el("h4", { text: `Claim ${claim.id || "(no id)"} (#${i + 1}): ${claim.status}` +
-          (claim.status === "checked" ? `, ${count("error")} errors, ${count("warning")} warnings, ${count("info")} notes` : "") }));
+          (claim.status === "checked"
+          ? `, ${plural(count("error"), "error")}, ${plural(count("warning"), "warning")}, ${plural(count("info"), "note")}`
+          : "") }));
       if (claim.error) section.append(el("p", { class: "error", text: claim.error }));
       if (findings.length) {
         section.append(table("Findings", ["Severity", "Rule", "Message", "Where", "Codes", "Fix", "Sources"],
@@ -312,6 +327,23 @@
     }
   }
 
+  async function showSource(id) {
+    const out = $("doc-result");
+    $("doc-heading").textContent = `Source ${id}`;
+    await kbLoaded;
+    const src = sources[id];
+    if (!src) {
+      message(out, "The knowledge base has no source with this id.");
+      return;
+    }
+    const link = /^https?:\/\//.test(src.address || "")
+      ? el("a", { href: src.address, rel: "noreferrer noopener", target: "_blank", text: src.address })
+      : (src.address || "(no address)");
+    const rows = [["Title", src.title], ["Publisher", src.publisher], ["Kind", src.kind], ["Date", src.date || ""],
+      ["Address", link], ["Note", src.note || ""]];
+    out.replaceChildren(el("dl", {}, rows.map(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)])));
+  }
+
   async function showRules() {
     const out = $("rules-result");
     try {
@@ -341,21 +373,23 @@
     }
   }
 
+  let kbLoaded = Promise.resolve();
+
   document.addEventListener("DOMContentLoaded", () => {
     const tokenInput = $("api-token");
     tokenInput.value = sessionStorage.getItem(TOKEN_KEY) || "";
     tokenInput.addEventListener("change", () => {
       if (tokenInput.value) sessionStorage.setItem(TOKEN_KEY, tokenInput.value);
       else sessionStorage.removeItem(TOKEN_KEY);
-      loadKb();
+      kbLoaded = loadKb();
     });
     $("ws-date").value = new Date().toISOString().slice(0, 10);
     $("worksheet-form").addEventListener("submit", submitWorksheet);
     $("check-form").addEventListener("submit", submitCheck);
     $("claim-file").addEventListener("change", loadFile);
     window.addEventListener("hashchange", () => route(true));
+    kbLoaded = loadKb();
     route(false);
-    loadKb();
     document.body.dataset.ready = "true";
   });
 })();

@@ -1,0 +1,177 @@
+"""End to end in a real browser: `cartcode serve` in a child process, Debian's Chromium driven by
+Playwright. Fills the worksheet (with labelled controls and the keyboard), checks the codes
+shown against the library's answer, follows a code's documentation link, pastes a claim, checks
+a finding and its rule link, and saves screenshots.
+
+Screenshots go to $CARTCODE_ARTIFACTS (CI can keep them) or else a pytest temp directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cartcode.kb.loader import KB
+from cartcode.recommend import recommend
+from cartcode.web.serverproc import ServerProcess, running_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+OUTPATIENT_0540T: dict[str, Any] = {
+    "id": "CLM-OP-1", "kind": "institutional", "type_of_bill": "131", "payer": "medicare",
+    "statement_from": "2025-03-10", "statement_to": "2025-03-10", "diagnoses": ["C83.30"],
+    "lines": [
+        {"revenue_code": "0874", "code": "0540T", "date": "2025-03-10", "units": 1, "charge": 1000},
+        {"revenue_code": "0891", "code": "Q2056", "date": "2025-03-10", "units": 1, "charge": 400000},
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    configured = os.environ.get("CARTCODE_ARTIFACTS")
+    directory = Path(configured) if configured else tmp_path_factory.mktemp("artifacts")
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    with running_server(log_path=tmp_path_factory.mktemp("e2e") / "server.log") as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def page(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    assert CHROMIUM.exists(), "Debian's chromium is missing: run ./scripts/setup.sh --test"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        # Playwright refuses --user-data-dir in args: a persistent context in a fresh directory instead.
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM), headless=True,
+            args=LAUNCH_ARGS, viewport={"width": 1280, "height": 900},
+        )
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+
+
+def test_worksheet_then_check_in_chromium(page: Any, server: ServerProcess, artifacts: Path, kb: KB) -> None:
+    from playwright.sync_api import expect
+
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page_errors: list[str] = []
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+
+    page.goto(server.url + "/")
+    expect(page.locator("#kb-stamp")).to_contain_text(f"Knowledge base {kb.edition}")
+
+    # Every control has a label; the result regions announce themselves.
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll('input, select, textarea')]
+              .filter((e) => e.labels.length === 0).map((e) => e.id || e.name)"""
+    )
+    assert unlabelled == []
+    assert page.locator("#worksheet-result").get_attribute("aria-live") == "polite"
+    assert page.locator("#check-result").get_attribute("aria-live") == "polite"
+    assert page.locator("fieldset > legend").count() >= 3
+
+    # --- worksheet: inpatient Breyanzi, central vein, Medicare, discharge 2025-06-01
+    page.get_by_label("Setting").select_option("inpatient")
+    page.get_by_label("Date of service").fill("2025-06-01")
+    page.get_by_label("Product", exact=False).first.fill("Breyanzi")
+    page.get_by_label("Central vein").check()
+    page.get_by_label("Payer").select_option("medicare")
+    page.get_by_label("Clinical trial").select_option("none")
+    page.get_by_role("button", name="Show the codes").focus()
+    page.keyboard.press("Enter")  # keyboard, not a click
+
+    result = page.locator("#worksheet-result")
+    expect(result.locator("table").first).to_be_visible()
+    shown = result.locator("table").first.locator("tbody tr")
+    rows = [[cell.strip() for cell in shown.nth(i).locator("td").all_inner_texts()] for i in range(shown.count())]
+    on_page = {(r[0], r[1]) for r in rows}
+    assert ("ICD-10-PCS", "XW043N7") in on_page
+    assert ("revenue", "0874") in on_page
+    answer = recommend({"setting": "inpatient", "date": "2025-06-01", "product": "Breyanzi", "route": "central",
+                        "payer": "medicare", "clinical_trial": "none", "product_acquisition": "purchased",
+                        "expanded_access": False, "claim_form": "electronic"}, kb=kb).to_json()
+    assert on_page == {(c["system"], c["code"]) for c in answer["codes"]}  # every code, nothing else
+    xw = next(r for r in rows if r[1] == "XW043N7")
+    assert "Lisocabtagene" in xw[2]  # description
+    assert xw[4]  # where it goes
+    assert "astct-2025-04" in xw[5]  # sources
+    page.screenshot(path=str(artifacts / "worksheet.png"), full_page=True)
+
+    # --- the code links to its documentation
+    result.get_by_role("link", name="XW043N7 (ICD-10-PCS): documentation").click()
+    doc = page.locator("#doc-result")
+    expect(doc).to_contain_text("Periods of XW043N7")
+    expect(doc).to_contain_text("2021-10-01")
+    assert page.evaluate("document.activeElement.id") == "doc-heading"  # focus follows the view
+    page.go_back()
+    expect(page.locator("#view-worksheet")).to_be_visible()
+
+    # --- a source id links to its citation
+    result.locator("ul.sources a", has_text="astct-2025-04").first.click()
+    expect(page.locator("#doc-result")).to_contain_text(kb.source("astct-2025-04").title)
+    page.go_back()
+    expect(page.locator("#view-worksheet")).to_be_visible()
+
+    # --- check: paste a claim, see its finding with fix and citations
+    page.get_by_role("link", name="Check a claim").click()
+    page.get_by_label("Paste the claim").fill(json.dumps(OUTPATIENT_0540T, indent=2))
+    page.get_by_role("button", name="Check the claim").click()
+    findings = page.locator("#check-result")
+    expect(findings.locator("table")).to_be_visible()
+    expect(findings).to_contain_text("CLM-OP-1")
+    row = findings.locator("tbody tr", has_text="0540T").first
+    expect(row).to_contain_text("error")
+    expect(row).to_contain_text("38228")  # the fix
+    expect(row).to_contain_text("$.lines[0].code")  # where
+    rule_id = row.locator("a.rule").inner_text()
+    assert row.locator("ul.sources li").count() >= 1
+    page.screenshot(path=str(artifacts / "check.png"), full_page=True)
+
+    # --- the rule id links to the rule's documentation
+    row.locator("a.rule").click()
+    expect(page.locator("#doc-heading")).to_contain_text(rule_id)
+    expect(page.locator("#doc-result")).to_contain_text("What it checks")
+
+    assert (artifacts / "worksheet.png").stat().st_size > 10_000
+    assert page_errors == []
+    # Nothing but our own server was contacted.
+    assert requests and all(url.startswith(server.url) for url in requests), requests
+
+
+def test_upload_a_claim_file(page: Any, server: ServerProcess, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    claim_file = tmp_path / "claim.json"
+    claim_file.write_text(json.dumps({**OUTPATIENT_0540T, "id": "CLM-UPLOAD"}))
+    page.goto(server.url + "/#check")
+    page.get_by_label("Or upload a claim file").set_input_files(str(claim_file))
+    expect(page.get_by_label("Paste the claim")).to_have_value(claim_file.read_text())
+    page.get_by_role("button", name="Check the claim").click()
+    expect(page.locator("#check-result")).to_contain_text("CLM-UPLOAD")
+
+
+def test_input_errors_are_shown_not_swallowed(page: Any, server: ServerProcess) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(server.url + "/#worksheet")
+    page.get_by_label("Date of service").fill("2025-06-01")
+    page.get_by_label("Product", exact=False).first.fill("Breyanzzi")
+    page.get_by_role("button", name="Show the codes").click()
+    alert = page.locator("#worksheet-result [role=alert]")
+    expect(alert).to_contain_text("breyanzi")  # the close match
