@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -83,7 +84,8 @@ def test_refuses_period_ending_before_it_starts(kb_copy: Path) -> None:
                                               ("revenue", "874x"), ("HCPCS", "Q20411"), ("ICD-10-CM", "Z006")])
 def test_refuses_malformed_code(kb_copy: Path, system: str, code: str) -> None:
     _append(kb_copy, "codes.yaml",
-            f'  - {{system: {system}, code: "{code}", description: "x", sources: [astct-2025-04], confidence: V-primary}}')
+            f'  - {{system: {system}, code: "{code}", description: "x", sources: [astct-2025-04],'
+            ' confidence: V-primary}')
     with pytest.raises(KBError, match=rf"codes\.yaml: row \d+ \(code '{code}'\): malformed {system} code"):
         load_kb_from(kb_copy)
 
@@ -142,11 +144,10 @@ def test_refuses_invalid_yaml(kb_copy: Path) -> None:
 
 # ------------------------------------------------------------------ integrity of the bundled data
 def test_every_row_cites_known_sources_with_a_label(kb: KB) -> None:
-    rows: list[object] = [*kb.codes, *kb.products, *kb.policies, *kb.decisions, *kb.generic_use]
+    rows: list[Any] = [*kb.codes, *kb.products, *kb.policies, *kb.decisions, *kb.generic_use]
     for row in rows:
-        sources = getattr(row, "sources")
-        assert sources and all(s in kb.sources for s in sources), row
-        assert getattr(row, "confidence") in CONFIDENCE_RANK
+        assert row.sources and all(s in kb.sources for s in row.sources), row
+        assert row.confidence in CONFIDENCE_RANK
 
 
 def test_predecessor_and_successor_links_resolve_both_ways(kb: KB) -> None:

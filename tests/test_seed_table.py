@@ -168,7 +168,8 @@ def test_outpatient_admin_description_is_the_seeds(kb: KB) -> None:
     for code in ("0540T", "38228"):
         row = kb.code("CPT", code)
         assert row is not None
-        assert row.description == "Chimeric antigen receptor T-cell (CAR-T) therapy; CAR-T cell administration, autologous"
+        want = "Chimeric antigen receptor T-cell (CAR-T) therapy; CAR-T cell administration, autologous"
+        assert row.description == want
     assert kb.code("CPT", "0540T") is not None and kb.code("CPT", "0540T", dt.date(2024, 12, 31)) is not None
     assert kb.code("CPT", "0540T", dt.date(2025, 1, 1)) is None  # "Removed 12/31/2024"
 
