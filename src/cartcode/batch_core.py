@@ -1,0 +1,174 @@
+"""Check one input (or one range of one) into output columns: the code batch, spark and the
+big-file path of `check` share.
+
+Results come out in chunks of at most ``CHUNK`` claims so memory stays flat whatever the input
+size. Every claim read gives exactly one claims row (checked or failed), in input order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from cartcode.batch_inputs import InputKind, iter_lines, open_input, read_all
+from cartcode.batch_schema import Columns
+from cartcode.batch_x12 import Cleared, Range, read_stream
+from cartcode.engine import check_claim
+from cartcode.findings import ClaimResult, Finding
+from cartcode.kb.loader import KB
+from cartcode.model import Claim, ClaimError, ClaimSource
+
+CHUNK = 65_536
+
+
+def result_of(item: Claim | ClaimError, kb: KB) -> ClaimResult:
+    if isinstance(item, ClaimError):
+        return ClaimResult(id=item.id, source=item.source, status="failed", error=item.error)
+    return ClaimResult(id=item.id, source=item.source, status="checked", findings=check_claim(item, kb))
+
+
+def columns_of(items: Iterable[Any], label: str, kb: KB, *, index_base: int = 0) -> Iterator[Columns]:
+    """Chunks of output columns for reader items (Claim, ClaimError or the X12 fast path's Cleared).
+
+    `index_base` is added to every claim index (NDJSON lines and file ranges count from 0)."""
+    edition = kb.edition
+    cols = Columns()
+    # local bindings: this loop runs once per claim of the batch
+    c_file, c_index, c_id, c_status = cols.file, cols.index, cols.claim_id, cols.status
+    c_error, c_count = cols.error, cols.finding_count
+    for item in items:
+        if type(item) is Cleared:
+            c_file.append(label)
+            c_index.append(item.index + index_base)
+            c_id.append(item.id)
+            c_status.append("checked")
+            c_error.append(None)
+            c_count.append(0)
+        else:
+            result = result_of(item, kb)
+            if index_base:
+                result.source = ClaimSource(file=result.source.file, index=result.source.index + index_base)
+            cols.add_result(label, result, edition)
+        if len(c_index) >= CHUNK:
+            yield cols
+            cols = Columns()
+            c_file, c_index, c_id, c_status = cols.file, cols.index, cols.claim_id, cols.status
+            c_error, c_count = cols.error, cols.finding_count
+    if len(cols):
+        yield cols
+
+
+def _relined(result: ClaimResult, line: int, index: int) -> ClaimResult:
+    """An NDJSON line's result: its claim index in the file and its line in every location."""
+    findings = [
+        Finding.model_validate({**f.model_dump(), "location": {**f.location, "line": line}}) for f in result.findings
+    ]
+    error = f"line {line}: {result.error}" if result.error else None
+    return ClaimResult(id=result.id, source=ClaimSource(file=result.source.file, index=index), status=result.status,
+                       error=error, findings=findings)
+
+
+def _ndjson_results(lines: Iterable[tuple[int, bytes]], label: str, kb: KB) -> Iterator[ClaimResult]:
+    from cartcode.errors import InputError
+    from cartcode.readers import read_claims
+
+    index = 0
+    for number, line in lines:
+        try:
+            items = list(read_claims(line, label))
+        except InputError as exc:  # one broken line fails alone, as a broken claim does
+            yield ClaimResult(id=None, source=ClaimSource(file=label, index=index), status="failed",
+                              error=f"line {number}: {exc}")
+            index += 1
+            continue
+        for item in items:
+            yield _relined(result_of(item, kb), number, index)
+            index += 1
+
+
+def _results_columns(results: Iterable[ClaimResult], label: str, kb: KB) -> Iterator[Columns]:
+    cols = Columns()
+    for result in results:
+        cols.add_result(label, result, kb.edition)
+        if len(cols) >= CHUNK:
+            yield cols
+            cols = Columns()
+    if len(cols):
+        yield cols
+
+
+def check_input(
+    path: Path,
+    label: str,
+    kind: InputKind,
+    kb: KB,
+    prefilter: re.Pattern[bytes],
+    *,
+    rng: Range | None = None,
+) -> Iterator[Columns]:
+    """Output columns for one input file (or one range of a plain X12 file), streamed.
+
+    An input that cannot be read at all (not JSON, truncated gzip) is not an exception here: it
+    becomes one `failed` row after the claims read before the problem, so a batch goes on and
+    the problem stays visible in the claims table."""
+    from cartcode.errors import InputError
+
+    seen = 0
+    try:
+        for cols in _check_input(path, label, kind, kb, prefilter, rng=rng):
+            seen += len(cols)
+            yield cols
+    except InputError as exc:
+        cols = Columns()
+        cols.add_result(label, ClaimResult(id=None, source=ClaimSource(file=label, index=seen), status="failed",
+                                           error=str(exc)), kb.edition)
+        yield cols
+
+
+def _check_input(
+    path: Path,
+    label: str,
+    kind: InputKind,
+    kb: KB,
+    prefilter: re.Pattern[bytes],
+    *,
+    rng: Range | None = None,
+) -> Iterator[Columns]:
+    """Output columns for one input file (or one range of a plain X12 file), streamed."""
+    if kind == "empty":
+        return
+    if kind == "x12":
+        with open_input(path) as handle:
+            if rng is not None:
+                handle.seek(rng.start)
+            yield from columns_of(read_stream(handle, label, prefilter, rng=rng), label, kb)
+        return
+    if kind in ("jsonl", "fhir-ndjson"):
+        yield from _results_columns(_ndjson_results(iter_lines(path), label, kb), label, kb)
+        return
+    from cartcode.readers import read_claims
+
+    yield from columns_of(read_claims(read_all(path), label), label, kb)
+
+
+def check_bytes(data: bytes, label: str, kb: KB, prefilter: re.Pattern[bytes]) -> Iterator[Columns]:
+    """Output columns for one input held in memory (spark rows, `check` on big files)."""
+    import io
+
+    from cartcode.batch_inputs import sniff_bytes
+
+    kind = sniff_bytes(data)
+    if kind == "empty":
+        return
+    if kind == "x12":
+        yield from columns_of(read_stream(io.BytesIO(data), label, prefilter), label, kb)
+        return
+    if kind in ("jsonl", "fhir-ndjson"):
+        lines = ((n, line) for n, line in enumerate(data.splitlines(keepends=True), start=1) if line.strip())
+        yield from _results_columns(_ndjson_results(lines, label, kb), label, kb)
+        return
+    from cartcode.readers import read_claims
+
+    yield from columns_of(read_claims(data, label), label, kb)

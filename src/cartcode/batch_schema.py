@@ -1,0 +1,151 @@
+"""The stable output schema of `cartcode batch` (and of `cartcode.spark`): two tables.
+
+* findings: one row per finding (claims without findings have no row here);
+* claims: one row per claim read, checked or failed, so every claim in is accounted for.
+
+Nested values (location, codes, fix, sources) are JSON strings so that the Parquet and the CSV
+files hold the same columns and a spreadsheet can open the CSV. Column names and types only ever
+grow (new columns at the end).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from cartcode.findings import ClaimResult, Finding
+from cartcode.model import ClaimSource
+
+FINDINGS_SCHEMA = pa.schema([
+    pa.field("file", pa.string(), nullable=False),
+    pa.field("claim_index", pa.int64(), nullable=False),
+    pa.field("claim_id", pa.string()),
+    pa.field("status", pa.string(), nullable=False),
+    pa.field("rule", pa.string(), nullable=False),
+    pa.field("name", pa.string(), nullable=False),
+    pa.field("severity", pa.string(), nullable=False),
+    pa.field("message", pa.string(), nullable=False),
+    pa.field("location", pa.string(), nullable=False),  # JSON object
+    pa.field("codes", pa.string(), nullable=False),  # JSON array of {system, code}
+    pa.field("fix", pa.string()),  # JSON object, null when the finding has no fix
+    pa.field("sources", pa.string(), nullable=False),  # JSON array of source ids
+    pa.field("kb_edition", pa.string(), nullable=False),
+])
+
+CLAIMS_SCHEMA = pa.schema([
+    pa.field("file", pa.string(), nullable=False),
+    pa.field("claim_index", pa.int64(), nullable=False),
+    pa.field("claim_id", pa.string()),
+    pa.field("status", pa.string(), nullable=False),  # checked | failed
+    pa.field("error", pa.string()),
+    pa.field("finding_count", pa.int64(), nullable=False),
+])
+
+
+def _dumps(value: Any) -> str:
+    # sorted keys and no spaces: the same finding always gives the same bytes
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def finding_row(file: str, index: int, claim_id: str | None, finding: Finding, edition: str) -> dict[str, Any]:
+    data = finding.to_json()
+    return {
+        "file": file,
+        "claim_index": index,
+        "claim_id": claim_id,
+        "status": "checked",
+        "rule": data["rule"],
+        "name": data["name"],
+        "severity": data["severity"],
+        "message": data["message"],
+        "location": _dumps(data.get("location") or {}),
+        "codes": _dumps(data.get("codes") or []),
+        "fix": _dumps(data["fix"]) if data.get("fix") is not None else None,
+        "sources": _dumps(data.get("sources") or []),
+        "kb_edition": edition,
+    }
+
+
+@dataclass
+class Columns:
+    """Rows of both tables for a run of claims, kept as columns (cheap to append, cheap to write)."""
+
+    file: list[str] = field(default_factory=list)
+    index: list[int] = field(default_factory=list)
+    claim_id: list[str | None] = field(default_factory=list)
+    status: list[str] = field(default_factory=list)
+    error: list[str | None] = field(default_factory=list)
+    finding_count: list[int] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def add_plain(self, file: str, indexes: Iterable[int], ids: Iterable[str | None]) -> None:
+        """Claims the pre-filter cleared: checked, no findings (the fast path, no models)."""
+        idx = list(indexes)
+        self.index.extend(idx)
+        self.claim_id.extend(ids)
+        n = len(idx)
+        self.file.extend([file] * n)
+        self.status.extend(["checked"] * n)
+        self.error.extend([None] * n)
+        self.finding_count.extend([0] * n)
+
+    def add_result(self, file: str, result: ClaimResult, edition: str) -> None:
+        self.file.append(file)
+        self.index.append(result.source.index)
+        self.claim_id.append(result.id)
+        self.status.append(result.status)
+        self.error.append(result.error)
+        self.finding_count.append(len(result.findings))
+        for finding in result.findings:
+            self.findings.append(finding_row(file, result.source.index, result.id, finding, edition))
+
+    def claims_table(self) -> pa.Table:
+        return pa.Table.from_arrays(
+            [
+                pa.array(self.file, pa.string()),
+                pa.array(self.index, pa.int64()),
+                pa.array(self.claim_id, pa.string()),
+                pa.array(self.status, pa.string()),
+                pa.array(self.error, pa.string()),
+                pa.array(self.finding_count, pa.int64()),
+            ],
+            schema=CLAIMS_SCHEMA,
+        )
+
+    def findings_table(self) -> pa.Table:
+        return pa.Table.from_pylist(self.findings, schema=FINDINGS_SCHEMA)
+
+    def results(self) -> Iterator[ClaimResult]:
+        """The rows back as ClaimResults (for `check` output), findings re-attached in order."""
+        by_claim: dict[int, list[Finding]] = {}
+        for row in self.findings:
+            by_claim.setdefault(row["claim_index"], []).append(finding_of(row))
+        for i, index in enumerate(self.index):
+            yield ClaimResult(
+                id=self.claim_id[i],
+                source=ClaimSource(file=self.file[i], index=index),
+                status=self.status[i],  # type: ignore[arg-type]
+                error=self.error[i],
+                findings=by_claim.get(index, []),
+            )
+
+
+def finding_of(row: dict[str, Any]) -> Finding:
+    """A findings row back as a Finding (the inverse of finding_row)."""
+    return Finding.model_validate({
+        "rule": row["rule"],
+        "name": row["name"],
+        "severity": row["severity"],
+        "message": row["message"],
+        "location": json.loads(row["location"]),
+        "codes": json.loads(row["codes"]),
+        "fix": json.loads(row["fix"]) if row["fix"] else None,
+        "sources": json.loads(row["sources"]),
+    })

@@ -1,0 +1,296 @@
+"""The X12 fast path of batch (and of `check` on big files).
+
+It drives the X12 reader's own scanner (:mod:`cartcode.readers.x12`), so every claim, error and
+envelope note comes out exactly as `check` reads it, with two changes that matter at millions of
+claims:
+
+* a claim the CAR-T pre-filter clears becomes a :class:`MinimalClaim` built without pydantic's
+  per-field default machinery (``model_construct`` costs milliseconds per claim here because it
+  inspects every default factory's signature); the consumer accounts for it as checked with no
+  findings unless the reader attached envelope notes to it;
+* a big plain file can be cut at interchange (ISA) boundaries into ranges that separate
+  processes read; each range starts with the segment and line counters the file position has,
+  so locations are the same as in one sequential read, and claim indexes are re-based when the
+  ranges' outputs are merged.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from cartcode.model import Claim, ClaimError, ClaimKind, ClaimSource, InputNote
+from cartcode.readers import x12
+from cartcode.readers.x12_tokenizer import X12SyntaxError, parse_isa
+
+Item = Claim | ClaimError  # and Cleared, which the scanner yields in a Claim's place
+
+
+def _cache_default_factory_signatures() -> None:
+    """pydantic 2.14's ``model_construct`` calls ``inspect.signature`` on every default factory of
+    every field on every call (about 0.3 ms for ``list``), which made model_construct the slowest
+    step of reading a claim. The answer depends only on the factory, so it is memoised here.
+    (Process-wide and behaviour-preserving; it belongs beside the models, see the batch issue.)"""
+    from pydantic._internal import _fields
+
+    original = _fields.takes_validated_data_argument
+    if getattr(original, "_cartcode_cached", False):
+        return
+    memo: dict[Any, Any] = {}
+
+    def cached(default_factory: Any) -> Any:
+        try:
+            return memo[default_factory]
+        except KeyError:
+            memo[default_factory] = result = original(default_factory)
+            return result
+        except TypeError:  # unhashable factory
+            return original(default_factory)
+
+    cached._cartcode_cached = True  # type: ignore[attr-defined]
+    _fields.takes_validated_data_argument = cached  # type: ignore[assignment]
+
+
+_cache_default_factory_signatures()
+
+
+class MinimalClaim(Claim):
+    """A claim the pre-filter cleared: id, kind and source only (never validated or dumped)."""
+
+
+_LIST_FIELDS = ("diagnoses", "procedures", "condition_codes", "value_codes", "occurrence_codes", "notes", "lines",
+                "input_notes")
+_TEMPLATE: dict[str, Any] = {
+    name: info.default for name, info in Claim.model_fields.items() if info.default_factory is None
+}
+_SET_FIELDS = frozenset({"id", "kind", "format", "source"})
+
+
+def minimal_claim(claim_id: str, kind: ClaimKind, file: str, index: int) -> MinimalClaim:
+    """The same object ``Claim.model_construct(id=..., kind=..., format="x12", source=...)`` gives,
+    about a thousand times cheaper."""
+    claim = MinimalClaim.__new__(MinimalClaim)
+    values = dict(_TEMPLATE)
+    for name in _LIST_FIELDS:
+        values[name] = []
+    values["locs"] = {}
+    source = ClaimSource.__new__(ClaimSource)
+    object.__setattr__(source, "__dict__", {"file": file, "index": index})
+    object.__setattr__(source, "__pydantic_fields_set__", {"file", "index"})
+    object.__setattr__(source, "__pydantic_extra__", None)
+    object.__setattr__(source, "__pydantic_private__", None)
+    values.update(id=claim_id, kind=kind, format="x12", source=source)
+    object.__setattr__(claim, "__dict__", values)
+    object.__setattr__(claim, "__pydantic_fields_set__", set(_SET_FIELDS))
+    object.__setattr__(claim, "__pydantic_extra__", None)
+    object.__setattr__(claim, "__pydantic_private__", None)
+    return claim
+
+
+class Cleared:
+    """A claim the pre-filter cleared, before it is needed as a model: just its id and index."""
+
+    __slots__ = ("id", "index", "kind")
+
+    def __init__(self, claim_id: str, index: int, kind: ClaimKind) -> None:
+        self.id = claim_id
+        self.index = index
+        self.kind = kind
+
+
+class _Scanner(x12._Scanner):
+    """The reader's scanner, with cleared claims as :class:`Cleared` and the pre-filter run once
+    per block (one ``finditer`` over the block, then a bisect per claim) instead of once per claim."""
+
+    _hits_of: bytes | None = None
+    _hits: list[int] | None = None
+
+    def hit_between(self, buf: bytes, start: int, end: int) -> bool:
+        if self._hits_of is not buf:
+            assert self.prefilter is not None
+            self._hits = [m.start() for m in self.prefilter.finditer(buf)]
+            self._hits_of = buf
+        hits = self._hits
+        assert hits is not None
+        i = bisect_left(hits, start)
+        return i < len(hits) and hits[i] < end
+
+    def finish_claim(self, buf: bytes, end: int) -> Iterator[Item]:
+        # x12._Scanner.finish_claim, with hit_between for prefilter.search
+        assert self.pending is not None and self.pats is not None
+        start, raw_id = self.pending
+        self.pending = None
+        st = self.st
+        assert st is not None
+        st.claims += 1
+        if st.problem is not None:
+            st.lost += 1
+            return
+        kind = st.kind
+        assert kind is not None
+        if self.prefilter is not None and not self.hit_between(buf, start, end):
+            yield from self.emit(self.minimal(raw_id, kind))
+            return
+        hl = self.pats.hl.search(buf, start, end)
+        if hl is not None:
+            end = hl.start(1)
+            if self.prefilter is not None and not self.hit_between(buf, start, end):
+                yield from self.emit(self.minimal(raw_id, kind))
+                return
+        yield from self.emit(self.full_claim(buf, start, end, raw_id, kind, st))
+
+    def minimal(self, raw_id: bytes, kind: ClaimKind) -> Claim:
+        if self.pending_notes:  # envelope notes ride on the claim: it must be a real model
+            claim = minimal_claim(raw_id.decode("latin-1"), kind, self.file, self.index)
+            claim.input_notes.extend(self.pending_notes)
+            self.pending_notes = []
+            return claim
+        return Cleared(raw_id.decode("latin-1"), self.index, kind)  # type: ignore[return-value]
+
+    def attach_trailing(self, notes: list[InputNote]) -> Iterator[Item]:
+        held = self.held
+        if notes and isinstance(held, Cleared):
+            self.held = minimal_claim(held.id, held.kind, self.file, held.index)
+        yield from super().attach_trailing(notes)
+
+
+def read(data: bytes, file: str, prefilter: re.Pattern[bytes]) -> Iterator[Item]:
+    """:func:`cartcode.readers.x12.read` with the cheap minimal claims."""
+    start = 3 if data[:3] == b"\xef\xbb\xbf" else 0
+    scanner = _Scanner(file, prefilter)
+    yield from scanner.feed(data[start:] if start else data, start, final=True)
+
+
+@dataclass(frozen=True)
+class Range:
+    """A byte range of a plain X12 file that starts at an ISA (or the file start) and the counters
+    a sequential read has there."""
+
+    start: int
+    end: int
+    segment: int  # ordinal of the first segment of the range
+    line: int  # line of the range's first byte
+
+
+def read_stream(
+    stream: BinaryIO,
+    file: str,
+    prefilter: re.Pattern[bytes],
+    *,
+    rng: Range | None = None,
+    block_size: int = x12.BLOCK_SIZE,
+) -> Iterator[Item]:
+    """:func:`cartcode.readers.x12.read_stream` with the cheap minimal claims, optionally over one
+    range of the file (the stream is positioned by the caller at ``rng.start``).
+
+    Claim indexes restart at 0 in each range; the batch merge adds the claims of the ranges
+    before it."""
+    scanner = _Scanner(file, prefilter)
+    base = 0
+    remaining = -1
+    if rng is not None:
+        base = rng.start
+        remaining = rng.end - rng.start
+        scanner.cur_seg = rng.segment
+        scanner.cur_line = rng.line
+    tail = b""
+    first = rng is None or rng.start == 0
+    while True:
+        want = block_size if remaining < 0 else min(block_size, remaining)
+        block = stream.read(want) if want > 0 else b""
+        if remaining >= 0:
+            remaining -= len(block)
+        if first and block[:3] == b"\xef\xbb\xbf":
+            block, base = block[3:], base + 3
+        first = False
+        if not block:
+            yield from scanner.feed(tail, base, final=True)
+            return
+        buf = tail + block if tail else block
+        cut = x12._last_cut(buf, scanner.delims)
+        if cut <= 0:
+            tail = buf
+            continue
+        yield from scanner.feed(buf[:cut], base, final=False)
+        base += cut
+        tail = buf[cut:]
+
+
+def _starts(buf: bytes, tag: bytes, term: bytes, lo: int, hi: int) -> Iterator[int]:
+    """Offsets in [lo, hi) where a segment `tag` starts (after the terminator and line breaks)."""
+    p = buf.find(tag, lo, hi)
+    while p >= 0:
+        q = p
+        while q > 0 and buf[q - 1 : q] in (b"\n", b"\r", b" ", b"\t"):
+            q -= 1
+        if q > 0 and buf[q - 1 : q] == term:
+            yield p
+        p = buf.find(tag, p + 1, hi)
+
+
+def plan_ranges(stream: BinaryIO, size: int, parts: int, block_size: int = 16 << 20) -> list[Range]:
+    """Cut a plain X12 file into about `parts` ranges at ISA boundaries, streaming it once.
+
+    Returns one range (the whole file) when the file has one interchange, or when the
+    interchanges do not all end their segments with the first ISA's terminator (the segment
+    counts of the later ranges would be wrong): the ranges must give exactly the sequential
+    result, and the sequential read is always right."""
+    whole = [Range(0, size, 1, 1)]
+    if parts <= 1:
+        return whole
+    head = stream.read(4096)
+    isa_at = head.find(b"ISA")
+    if isa_at < 0 or head[:isa_at].strip(b"\xef\xbb\xbf \t\r\n"):
+        return whole
+    try:
+        term = parse_isa(head, isa_at).delimiters.segment
+    except X12SyntaxError:
+        return whole
+    stream.seek(0)
+    target = max(1, size // parts)
+    next_cut = target
+    cuts: list[tuple[int, int, int]] = []  # (offset, segments before it, newlines before it)
+    isa_count = 1
+    iea_count = 0
+    buf = b""
+    buf_abs = 0  # file offset of buf[0]
+    segs = lines = 0  # counted over buf_abs's past
+    keep = 256
+    while True:
+        block = stream.read(block_size)
+        final = not block
+        buf += block
+        horizon = len(buf) if final else max(0, len(buf) - keep)
+        counted = 0
+        for p in _starts(buf, b"ISA", term, 0, horizon):
+            isa_count += 1
+            try:
+                if parse_isa(buf, p).delimiters.segment != term:
+                    return whole
+            except X12SyntaxError:
+                return whole
+            if buf_abs + p >= next_cut:
+                segs += buf.count(term, counted, p)
+                lines += buf.count(b"\n", counted, p)
+                counted = p
+                cuts.append((buf_abs + p, segs, lines))
+                next_cut = buf_abs + p + target
+        iea_count += sum(1 for _ in _starts(buf, b"IEA", term, 0, horizon))
+        segs += buf.count(term, counted, horizon)
+        lines += buf.count(b"\n", counted, horizon)
+        if final:
+            break
+        buf = buf[horizon:]
+        buf_abs += horizon
+    if not cuts or iea_count != isa_count:
+        return whole
+    ranges: list[Range] = []
+    prev = (0, 0, 0)
+    for cut in cuts:
+        ranges.append(Range(prev[0], cut[0], prev[1] + 1, prev[2] + 1))
+        prev = cut
+    ranges.append(Range(prev[0], size, prev[1] + 1, prev[2] + 1))
+    return ranges

@@ -1,0 +1,132 @@
+"""The cheap CAR-T relevance pre-filter: one compiled bytes regex built from the KB's code list.
+
+Most claims in a real batch have nothing to do with CAR-T. A claim whose bytes mention none of
+the KB's CAR-T codes cannot trigger any rule (every rule keys on one of them), so batch and the
+X12 reader's fast path account for it as `checked` with no findings without building a model.
+
+What the regex matches, in any of our input formats (X12, our JSON, FHIR JSON):
+
+* every ICD-10-PCS, CPT, HCPCS and ICD-10-CM code of ``kb/data/codes.yaml`` as a whole token
+  (ICD-10-CM with or without its dot: ``Z00.6`` / ``Z006``);
+* revenue codes: every KB revenue code plus the whole 087X family (4 digits as X12 writes them;
+  3 or 4 digits quoted, as JSON may write them);
+* condition and value codes (2 characters, far too common as bare tokens): qualified, as 837I
+  writes them (``BG:90``, ``BE:86``), or as a quoted JSON string (``"90"``);
+* MS-DRG codes: ``DR:018`` in X12, ``"018"`` quoted in JSON;
+* billing notes (``Expand Acc Use``, ``Diff Prod Clin Trial``), any case and spacing.
+
+Not matched on their own: modifiers (KX, Q0, Q1 are used far beyond CAR-T; LU and KX only
+matter next to a CAR-T code, which is matched), APC and occurrence codes (payer-derived or not
+CAR-T specific). Letters match in either case.
+
+False positives (a ZIP code 38228, a quoted "30") only cost a full parse; a false negative would
+hide findings, so the regex errs on the side of matching.
+
+Speed: the pattern is one alternation whose branches each start with a literal character and
+continue as a trie, so `re` skips most positions on the first character (about 80-100 MB/s on
+one core here, measured by bench/bench_batch.py). A leading lookbehind would disable that skip,
+so the "no letter or digit before" check sits just after the first character instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cartcode.kb.loader import KB
+
+TOKEN_SYSTEMS = ("ICD-10-PCS", "CPT", "HCPCS", "ICD-10-CM", "revenue")
+QUALIFIED = {"condition": "BG", "value": "BE", "MS-DRG": "DR"}  # 837I HI qualifier per system
+EXCLUDED_SYSTEMS = ("modifier", "APC", "occurrence")
+_NOT_ALNUM_AFTER = "(?![0-9A-Za-z])"
+
+
+def _char(ch: str) -> str:
+    return f"[{ch.upper()}{ch.lower()}]" if ch.isalpha() else re.escape(ch)
+
+
+def _trie(words: Iterable[str]) -> str:
+    """A regex matching exactly `words`, factored as a trie so `re` never backtracks far."""
+    root: dict[str, dict[str, object]] = {}
+    for word in words:
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})  # type: ignore[assignment]
+        node[""] = {}
+
+    def render(node: dict[str, object]) -> str:
+        alts = [_char(ch) + render(sub) for ch, sub in sorted(node.items()) if ch]  # type: ignore[arg-type]
+        if not alts:
+            return ""
+        body = "(?:" + "|".join(alts) + ")" if len(alts) > 1 or "" in node else alts[0]
+        return body + ("?" if "" in node else "")
+
+    return render(root)
+
+
+def _spaced(text: str) -> str:
+    """A note text in any case with any whitespace between its words."""
+    return r"\s*".join("".join(_char(c) for c in word) for word in text.split())
+
+
+def token_words(kb: KB) -> list[str]:
+    """The literal tokens the regex matches as whole words (upper-case forms)."""
+    words: set[str] = set()
+    for row in kb.codes:
+        if row.system in TOKEN_SYSTEMS:
+            words.add(row.code.upper())
+            if row.system == "ICD-10-CM":
+                words.add(row.code.replace(".", "").upper())
+    words.update(f"087{d}" for d in range(10))  # the whole 087X revenue family
+    return sorted(words)
+
+
+def build_pattern(kb: KB) -> re.Pattern[bytes]:
+    """Compile the pre-filter for a KB (see the module docstring for what it matches)."""
+    words = token_words(kb)
+    by_first: dict[str, list[str]] = {}
+    for word in words:
+        by_first.setdefault(word[0], []).append(word[1:])
+    branches: list[str] = []
+    for first, rests in sorted(by_first.items()):
+        variants = {first.upper(), first.lower()} if first.isalpha() else {first}
+        for ch in sorted(variants):
+            lit = re.escape(ch)
+            branches.append(f"{lit}(?<![0-9A-Za-z]{lit}){_trie(rests)}{_NOT_ALNUM_AFTER}")
+
+    quoted: set[str] = set()
+    for system, qualifier in QUALIFIED.items():
+        codes = sorted({row.code.upper() for row in kb.codes if row.system == system})
+        if not codes:
+            continue
+        if system == "MS-DRG":
+            quoted.update(c.lstrip("0") for c in codes)
+        quoted.update(codes)
+        branches.append(f"{qualifier}[^0-9A-Za-z]{_trie(codes)}{_NOT_ALNUM_AFTER}")
+    # revenue codes as JSON may write them, 3 or 4 digits
+    for word in words:
+        if word.isdigit() and len(word) == 4 and word.startswith("0"):
+            quoted.update((word, word[1:]))
+    branches.append('"' + _trie(sorted(quoted)) + '"')
+
+    for text in sorted({row.code for row in kb.codes if row.system == "note"}):
+        first = text[0]
+        for ch in sorted({first.upper(), first.lower()}):
+            branches.append(re.escape(ch) + _spaced(text)[len(_char(first)):])
+    return re.compile(("(?:" + "|".join(branches) + ")").encode("ascii"))
+
+
+@cache
+def bundled_pattern() -> re.Pattern[bytes]:
+    """The pre-filter for the bundled KB, built once per process."""
+    from cartcode.kb.loader import load_kb
+
+    return build_pattern(load_kb())
+
+
+def is_relevant(data: bytes, pattern: re.Pattern[bytes] | None = None) -> bool:
+    """True when `data` (one claim's bytes) mentions anything CAR-T-relevant."""
+    return (pattern or bundled_pattern()).search(data) is not None
