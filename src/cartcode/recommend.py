@@ -129,6 +129,7 @@ class _Builder:
         self.notes: list[Message] = []
         self.warnings: list[Message] = []
         self._date_warned: set[tuple[str, str]] = set()
+        self._policies_used: list[str] = []  # dated switches the applied decisions depended on
 
     # -- conditions --------------------------------------------------------------------------
     def _policy_on(self, policy_id: str) -> bool:
@@ -289,10 +290,14 @@ class _Builder:
         return _POLICY_REF.sub(value, text)
 
     def apply(self, decision: Decision) -> None:
+        for policy_id in [*decision.when.policy_on, *decision.when.policy_off]:
+            if policy_id not in self._policies_used:
+                self._policies_used.append(policy_id)
         for emit in decision.emit:
             if emit.to == "notes" or emit.to == "warnings":
                 target = self.notes if emit.to == "notes" else self.warnings
-                target.append(Message(message=self._text(emit.use), kind=emit.kind, sources=_merge(decision.sources, emit.sources),
+                target.append(Message(message=self._text(emit.use), kind=emit.kind,
+                                      sources=_merge(decision.sources, emit.sources),
                                       confidence=_weakest(decision.confidence, emit.confidence)))
             elif emit.to == "codes":
                 self._emit_codes(decision, emit)
@@ -379,6 +384,7 @@ class _Builder:
     # -- warnings every answer owes ----------------------------------------------------------
     def finish(self) -> None:
         self._horizon()
+        self._policy_warnings()
         for code in self.codes:
             if code.confidence != "V-primary":
                 self.warnings.append(Message(
@@ -396,6 +402,30 @@ class _Builder:
                 self.warnings.append(Message(
                     kind="confidence", confidence=note.confidence, sources=note.sources,
                     message=f"Note rests on {note.confidence} evidence: {note.message}"))
+
+    def _policy_warnings(self) -> None:
+        """A dated switch the answer depends on (e.g. the KX end, the CC 90 start) whose value or
+        whose dates rest on less than V-primary evidence."""
+        for policy_id in self._policies_used:
+            row = self.kb.policy(policy_id, self.day)
+            rows = [row] if row is not None else self.kb.policy_rows(policy_id)
+            for item in rows:
+                # Off because no row covers the date: only where the rows' dates lie matters.
+                weak_value = row is not None and CONFIDENCE_RANK[item.confidence] > 0
+                weak_date = item.date_confidence is not None and CONFIDENCE_RANK[item.date_confidence] > 0
+                if not (weak_value or weak_date):
+                    continue
+                what = []
+                if weak_value:
+                    what.append(f"the fact is {item.confidence}")
+                if weak_date:
+                    what.append(f"its dates ({_period(item.effective_from, item.effective_to)}) are "
+                                f"{item.date_confidence}")
+                self.warnings.append(Message(
+                    kind="weak-date" if weak_date and not weak_value else "confidence",
+                    confidence=item.date_confidence if weak_date and not weak_value else item.confidence,
+                    sources=list(item.sources),
+                    message=f"The answer depends on policy {policy_id} ({item.description}): {' and '.join(what)}"))
 
     def _horizon(self) -> None:
         policy_id = "pcs-confirmed-through" if self.enc.setting == "inpatient" else "cpt-confirmed-through"
