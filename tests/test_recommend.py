@@ -318,3 +318,25 @@ def test_contract_keys_present() -> None:
     assert set(data["kb"]) == {"edition", "as_of"}
     for code in data["codes"]:
         assert {"system", "code", "description", "use", "sources", "confidence"} <= set(code)
+
+
+def test_weak_dated_switch_is_warned() -> None:
+    answer = run(setting="professional", date="2025-03-01", product="Yescarta")
+    kx_dates = [w for w in answer.warnings if "kx-part-b-required" in w.message]
+    assert kx_dates and kx_dates[0].confidence == "unverified" and "ngs-kx-faq" in kx_dates[0].sources
+    cc90 = run(setting="inpatient", date="2023-01-01", product="Yescarta", expanded_access=True)
+    assert any("expanded-access-cc90" in w.message and w.kind == "weak-date" for w in cc90.warnings)
+
+
+def test_outpatient_no_cost_product_is_flagged_unverified() -> None:
+    answer = run(setting="outpatient", date="2025-03-01", product="Yescarta", product_acquisition="no-cost")
+    assert warnings_of(answer, "unverified")
+    assert not [p for p in answer.payment if p.kind == "payment-adjustment"]  # an inpatient (MS-DRG 018) rule
+
+
+def test_text_placeholders_resolve_from_policies() -> None:
+    answer = run(setting="inpatient", date="2024-03-01", product="Yescarta")
+    assert any("$257,958" in n.message for n in answer.notes)
+    assert not any("{policy:" in n.message for n in answer.notes)
+    later = run(setting="inpatient", date="2025-03-01", product="Yescarta")  # FY2025: value not found
+    assert not any("base payment" in n.message for n in later.notes)
