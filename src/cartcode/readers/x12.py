@@ -1,0 +1,702 @@
+"""X12 837I / 837P (5010) reader: bytes in, one :class:`Claim` or :class:`ClaimError` per CLM out.
+
+Design, for speed and constant memory:
+
+* one bytes regex walks the file and stops only at CLM and envelope segments (ISA, GS, ST, SE,
+  GE, IEA); everything between is not looked at unless a claim needs it;
+* a claim's bytes run from its CLM to the next HL, CLM or SE. With a ``prefilter`` (a bytes regex
+  such as CAR-T codes), a claim whose bytes do not match is yielded as a minimal Claim (id, kind,
+  source) without tokenizing anything; the subscriber context (HL, SBR) is looked up backwards
+  only for claims that are read in full;
+* segment numbers and line numbers are counted lazily with ``bytes.count`` between the places
+  that need them;
+* :func:`read_stream` feeds the same scanner with blocks cut at HL 20/22 boundaries, so a file of
+  any size is read in constant memory.
+
+Problems are data: an unreadable envelope is a ClaimError for what it holds; a broken claim is a
+ClaimError for that claim alone; envelope deviations (GS08 versus ST03, SE/GE/IEA counts,
+non-fixed-width ISA, bad segment identifiers) are :class:`InputNote` on the nearest claim.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+from cartcode.findings import Fix
+from cartcode.model import Claim, ClaimError, ClaimKind, ClaimSource, InputNote, Location
+from cartcode.readers.x12_claim import ClaimReadError, Context, Segment, build_claim, where
+from cartcode.readers.x12_models import construct
+from cartcode.readers.x12_tokenizer import (
+    Delimiters,
+    X12SyntaxError,
+    parse_isa,
+    segment_start_pattern,
+    skip_whitespace,
+)
+
+__all__ = ["apply_fixes", "iter_files", "kind_of_version", "read", "read_stream"]
+
+Item = Claim | ClaimError
+Severity = Literal["error", "warning", "info"]
+BLOCK_SIZE = 8 << 20
+
+INSTITUTIONAL_VERSIONS = ("005010X223A1", "005010X223A2", "005010X223A3")
+PROFESSIONAL_VERSIONS = ("005010X222A1", "005010X222A2")
+
+
+def kind_of_version(version: str) -> ClaimKind | None:
+    if version.startswith("005010X223"):
+        return "institutional"
+    if version.startswith("005010X222"):
+        return "professional"
+    return None
+
+
+@dataclass(slots=True)
+class _Patterns:
+    structure: re.Pattern[bytes]
+    hl: re.Pattern[bytes]
+    bad_segment: re.Pattern[bytes]
+
+
+def _patterns(d: Delimiters) -> _Patterns:
+    t, e = re.escape(d.segment), re.escape(d.element)
+    not_te = b"[^" + t + e + b"]"
+    structure = re.compile(
+        t + rb"[ \t\r\n]*(?:(CLM)(?:" + e + b"(" + not_te + rb"*))?|(SE|ST|GS|GE|IEA|ISA))(?=" + e + b"|" + t + rb"|\Z)"
+    )
+    # A segment start whose identifier is not 2-3 upper-case letters/digits (empty segment,
+    # lower case, 4 characters...). Only evaluated where a claim is read in full.
+    bad = re.compile(t + rb"[ \t\r\n]*(?=[^ \t\r\n])(?![A-Z][A-Z0-9]{1,2}(?:" + e + b"|" + t + b"))")
+    return _Patterns(structure, segment_start_pattern(d, "HL"), bad)
+
+
+@dataclass(slots=True)
+class _Transaction:
+    pos: int  # offset of ST in the current buffer (may be negative once the buffer moved on)
+    ordinal: int
+    line: int
+    control: str
+    version: str
+    kind: ClaimKind | None
+    problem: str | None  # set when the transaction cannot be read (not 837, unknown version)
+    claims: int = 0
+    lost: int = 0  # CLM segments in an unreadable transaction
+
+
+@dataclass(slots=True)
+class _Scanner:
+    file: str
+    prefilter: re.Pattern[bytes] | None
+    index: int = 0
+    # interchange state
+    delims: Delimiters | None = None
+    pats: _Patterns | None = None
+    isa_control: str = ""
+    isa_loc: Location | None = None
+    groups: int = 0
+    gs_control: str = ""
+    gs_version: str = ""
+    gs_loc: Location | None = None
+    transactions_in_group: int = 0
+    st: _Transaction | None = None
+    dead: bool = False
+    # lazily advanced counters: (buffer offset, segment ordinal of the segment starting there, line)
+    cur_pos: int = 0
+    cur_seg: int = 1
+    cur_line: int = 1
+    base: int = 0  # file offset of buffer[0]
+    # a claim whose end is not known yet: (tag offset, CLM01 bytes)
+    pending: tuple[int, bytes] | None = None
+    # the last item, held back so that trailing envelope problems (SE/GE/IEA) can be attached
+    held: Item | None = None
+    held_in_transaction: bool = False
+    pending_notes: list[InputNote] = field(default_factory=list)
+    ctx_cache: tuple[int, str | None, Location | None] | None = None
+    isa_end: int = 0  # buffer offset just past the current ISA
+    scanned_upto: int = 0  # buffer offset up to which segment identifiers were checked (or skipped)
+
+    # -- counters ----------------------------------------------------------------------------
+    def advance(self, buf: bytes, pos: int) -> tuple[int, int]:
+        """Segment ordinal and line of the segment starting at buffer offset `pos`."""
+        if pos < self.cur_pos:  # backwards (context lookup): count the difference
+            seg = self.cur_seg - buf.count(self.delims.segment if self.delims else b"~", pos, self.cur_pos)
+            return seg, self.cur_line - buf.count(b"\n", pos, self.cur_pos)
+        if self.delims is not None:
+            self.cur_seg += buf.count(self.delims.segment, self.cur_pos, pos)
+        self.cur_line += buf.count(b"\n", self.cur_pos, pos)
+        self.cur_pos = pos
+        return self.cur_seg, self.cur_line
+
+    def loc(
+        self, buf: bytes, pos: int, segment_id: str, element: str | None = None, loop: str | None = None
+    ) -> Location:
+        seg, line = self.advance(buf, pos)
+        return construct(
+            Location,
+            file=self.file,
+            segment=seg,
+            line=line,
+            segment_id=segment_id,
+            element=element,
+            loop=loop,
+            offset=self.base + pos,
+        )
+
+    def note(self, rule: str, message: str, loc: Location | None, severity: Severity = "warning") -> InputNote:
+        return construct(InputNote, rule=rule, severity=severity, message=message, loc=loc)
+
+    # -- emitting ----------------------------------------------------------------------------
+    def emit(self, item: Item) -> Iterator[Item]:
+        if self.held is not None:
+            yield self.held
+        self.held = item
+        self.held_in_transaction = True
+        self.index += 1
+
+    def attach_trailing(self, notes: list[InputNote]) -> Iterator[Item]:
+        """Envelope notes found after the claims they concern (SE, GE, IEA)."""
+        if not notes:
+            return
+        held = self.held
+        if isinstance(held, Claim) and self.held_in_transaction:
+            held.input_notes.extend(notes)
+        elif isinstance(held, ClaimError) and self.held_in_transaction:
+            held.error += "; " + "; ".join(n.message for n in notes)
+        else:
+            # nothing to attach to: the envelope problem is reported as a failed entry of its own
+            first = notes[0]
+            yield from self.emit(
+                construct(
+                    ClaimError,
+                    id=None,
+                    source=construct(ClaimSource, file=self.file, index=self.index),
+                    error="; ".join(n.message for n in notes),
+                    location=first.loc,
+                )
+            )
+
+    def error_entry(self, message: str, loc: Location | None) -> ClaimError:
+        return construct(
+            ClaimError,
+            id=None,
+            source=construct(ClaimSource, file=self.file, index=self.index),
+            error=message,
+            location=loc,
+        )
+
+    # -- the scan ----------------------------------------------------------------------------
+    def feed(self, buf: bytes, base: int, final: bool) -> Iterator[Item]:
+        """Read `buf` (file offset `base`), which ends at a segment start or at the end of input."""
+        self.base = base
+        self.cur_pos = 0
+        self.ctx_cache = None
+        if self.st is not None:
+            self.st.pos = 0  # the transaction began in an earlier block
+        self.scanned_upto = 0
+        n = len(buf)
+        pos = 0
+        while not self.dead:
+            if self.delims is None:
+                pos = skip_whitespace(buf, pos)
+                if pos >= n:
+                    break
+                yield from self.open_interchange(buf, pos)
+                if self.delims is None:
+                    break
+                pos = self.isa_end - 1  # at the ISA's terminator
+            pats = self.pats
+            assert pats is not None and self.delims is not None
+            restart = False
+            for m in pats.structure.finditer(buf, pos):
+                if m.group(1) is not None:  # CLM
+                    if self.pending is not None:
+                        yield from self.finish_claim(buf, m.start(1))
+                    st = self.st
+                    if st is None:
+                        self.pending_notes.append(
+                            self.note(
+                                "X12-ENVELOPE",
+                                "CLM outside an ST..SE transaction",
+                                self.loc(buf, m.start(1), "CLM"),
+                                "error",
+                            )
+                        )
+                        st = self.st = _Transaction(m.start(1), 0, 0, "", "", None, "CLM outside an ST..SE transaction")
+                    self.pending = (m.start(1), m.group(2) or b"")
+                    continue
+                tag = m.group(3).decode()
+                start = m.start(3)
+                if self.pending is not None:
+                    yield from self.finish_claim(buf, start)
+                if tag == "ST":
+                    yield from self.open_transaction(buf, start)
+                elif tag == "SE":
+                    yield from self.close_transaction(buf, start)
+                elif tag == "GS":
+                    yield from self.open_group(buf, start)
+                elif tag == "GE":
+                    yield from self.close_group(buf, start)
+                elif tag == "IEA":
+                    yield from self.close_interchange(buf, start)
+                    end = buf.find(self.delims.segment, start) if self.delims else -1
+                    self.delims = None
+                    pos = n if end < 0 else end + 1
+                    restart = True
+                    break
+                else:  # ISA inside an interchange: the IEA is missing
+                    loc = self.loc(buf, start, "ISA")
+                    yield from self.close_interchange(buf, start, missing=loc)
+                    self.delims = None
+                    pos = start
+                    restart = True
+                    break
+            if not restart:
+                if self.pending is not None:
+                    yield from self.finish_claim(buf, n)
+                if self.scanned_upto < n and self.st is not None:
+                    # a block with no claim of its own (read_stream): its loops are still checked
+                    self.scan_bad_segments(buf, self.scanned_upto, n, self.pending_notes)
+                    self.scanned_upto = n
+                break
+        self.advance(buf, n)
+        if final:
+            yield from self.finish_input(buf, n)
+
+    def open_interchange(self, buf: bytes, pos: int) -> Iterator[Item]:
+        if buf[pos : pos + 3] != b"ISA":
+            loc = self.loc(buf, pos, buf[pos : pos + 3].decode("latin-1"))
+            lost = buf.count(b"CLM", pos)
+            self.dead = True
+            yield from self.emit(
+                self.error_entry(
+                    f"expected an ISA segment at {where(loc)}; {lost} CLM segment(s) after it not read", loc
+                )
+            )
+            return
+        try:
+            isa = parse_isa(buf, pos)
+        except X12SyntaxError as exc:
+            loc = self.loc(buf, pos, "ISA")
+            lost = buf.count(b"CLM", pos)
+            self.dead = True
+            yield from self.emit(
+                self.error_entry(f"bad ISA at {where(loc)}: {exc}; {lost} CLM segment(s) after it not read", loc)
+            )
+            return
+        self.delims = isa.delimiters
+        self.pats = _patterns(isa.delimiters)
+        self.isa_end = isa.end
+        self.isa_control = isa.elements[13]
+        self.isa_loc = self.loc(buf, pos, "ISA")
+        self.groups = 0
+        for warning in isa.warnings:
+            self.pending_notes.append(
+                self.note("X12-ENVELOPE", f"{warning} (ISA at {where(self.isa_loc)})", self.isa_loc, "error")
+            )
+
+    def segment_elements(self, buf: bytes, start: int) -> list[str]:
+        assert self.delims is not None
+        end = buf.find(self.delims.segment, start)
+        raw = buf[start:] if end < 0 else buf[start:end]
+        return raw.decode("latin-1").split(self.delims.element_s)
+
+    def open_group(self, buf: bytes, start: int) -> Iterator[Item]:
+        els = self.segment_elements(buf, start)
+        self.groups += 1
+        self.gs_control = els[6] if len(els) > 6 else ""
+        self.gs_version = els[8] if len(els) > 8 else ""
+        self.gs_loc = self.loc(buf, start, "GS", "GS08")
+        self.transactions_in_group = 0
+        return iter(())
+
+    def open_transaction(self, buf: bytes, start: int) -> Iterator[Item]:
+        if self.st is not None:
+            yield from self.close_transaction(buf, start, missing=True)
+        els = self.segment_elements(buf, start)
+        self.transactions_in_group += 1
+        seg, line = self.advance(buf, start)
+        version = els[3] if len(els) > 3 and els[3] else self.gs_version
+        problem: str | None = None
+        loc = self.loc(buf, start, "ST", "ST03")
+        if (els[1] if len(els) > 1 else "") != "837":
+            problem = f"transaction set {els[1] if len(els) > 1 else ''!r} at {where(loc)} is not an 837"
+        kind = kind_of_version(version)
+        if kind is None and problem is None:
+            problem = f"ST03/GS08 version {version!r} at {where(loc)} is not 837I (005010X223) or 837P (005010X222)"
+        if kind is not None and self.gs_version and kind_of_version(self.gs_version) != kind:
+            self.pending_notes.append(
+                self.note(
+                    "X12-ENVELOPE",
+                    f"GS08 says {self.gs_version} but ST03 says {version}: read as "
+                    f"{'837I' if kind == 'institutional' else '837P'} by ST03 ({where(loc)})",
+                    loc,
+                )
+            )
+        elif version not in INSTITUTIONAL_VERSIONS + PROFESSIONAL_VERSIONS and kind is not None:
+            self.pending_notes.append(
+                self.note("X12-ENVELOPE", f"unusual 837 version {version!r} ({where(loc)})", loc, "info")
+            )
+        self.st = _Transaction(start, seg, line, els[2] if len(els) > 2 else "", version, kind, problem)
+        self.held_in_transaction = False
+        # The transaction header (ST..first HL) is always checked for broken segment identifiers.
+        assert self.pats is not None
+        hl = self.pats.hl.search(buf, start)
+        yield from ()
+        self.scanned_upto = hl.start(1) if hl else len(buf)
+        self.scan_bad_segments(buf, start, self.scanned_upto, self.pending_notes)
+
+    def close_transaction(self, buf: bytes, start: int, missing: bool = False) -> Iterator[Item]:
+        st = self.st
+        if st is None:
+            loc = self.loc(buf, start, "SE")
+            yield from self.attach_trailing([self.note("X12-ENVELOPE", f"SE without ST at {where(loc)}", loc, "error")])
+            return
+        self.st = None
+        notes: list[InputNote] = []
+        if missing:
+            loc = self.loc(buf, start, "ST")
+            notes.append(
+                self.note("X12-ENVELOPE", f"transaction {st.control} has no SE before {where(loc)}", loc, "error")
+            )
+        else:
+            els = self.segment_elements(buf, start)
+            seg, _ = self.advance(buf, start)
+            actual = seg - st.ordinal + 1
+            loc = self.loc(buf, start, "SE", "SE01")
+            declared = els[1] if len(els) > 1 else ""
+            if declared != str(actual):
+                notes.append(
+                    self.note(
+                        "X12-ENVELOPE",
+                        f"SE01 says {declared or 'nothing'} segments, transaction {st.control} has {actual} "
+                        f"({where(loc)})",
+                        loc,
+                    )
+                )
+            if (els[2] if len(els) > 2 else "") != st.control:
+                loc2 = self.loc(buf, start, "SE", "SE02")
+                notes.append(
+                    self.note("X12-ENVELOPE", f"SE02 does not match ST02 {st.control!r} ({where(loc2)})", loc2)
+                )
+        if st.problem is not None:
+            # the unreadable transaction is one failed entry that says how many claims it held
+            yield from self.emit(
+                self.error_entry(
+                    f"{st.problem}; {st.lost} claim(s) in it not read",
+                    construct(Location, file=self.file, segment=st.ordinal, line=st.line, segment_id="ST"),
+                )
+            )
+        yield from self.attach_trailing(notes)
+
+    def close_group(self, buf: bytes, start: int) -> Iterator[Item]:
+        els = self.segment_elements(buf, start)
+        loc = self.loc(buf, start, "GE", "GE01")
+        notes = []
+        if (els[1] if len(els) > 1 else "") != str(self.transactions_in_group):
+            notes.append(
+                self.note(
+                    "X12-ENVELOPE",
+                    f"GE01 says {els[1] if len(els) > 1 else 'nothing'} transactions, the group has "
+                    f"{self.transactions_in_group} ({where(loc)})",
+                    loc,
+                )
+            )
+        if (els[2] if len(els) > 2 else "") != self.gs_control:
+            notes.append(self.note("X12-ENVELOPE", f"GE02 does not match GS06 {self.gs_control!r} ({where(loc)})", loc))
+        yield from self.attach_trailing(notes)
+
+    def close_interchange(self, buf: bytes, start: int, missing: Location | None = None) -> Iterator[Item]:
+        if self.st is not None:
+            yield from self.close_transaction(buf, start, missing=True)
+        notes = []
+        if missing is not None:
+            notes.append(self.note("X12-ENVELOPE", f"interchange has no IEA before {where(missing)}", missing, "error"))
+        else:
+            els = self.segment_elements(buf, start)
+            loc = self.loc(buf, start, "IEA", "IEA01")
+            if (els[1] if len(els) > 1 else "") != str(self.groups):
+                notes.append(
+                    self.note(
+                        "X12-ENVELOPE",
+                        f"IEA01 says {els[1] if len(els) > 1 else 'nothing'} groups, "
+                        f"the interchange has {self.groups} ({where(loc)})",
+                        loc,
+                    )
+                )
+            if (els[2] if len(els) > 2 else "") != self.isa_control:
+                notes.append(
+                    self.note("X12-ENVELOPE", f"IEA02 does not match ISA13 {self.isa_control!r} ({where(loc)})", loc)
+                )
+        yield from self.attach_trailing(notes)
+
+    def finish_input(self, buf: bytes, n: int) -> Iterator[Item]:
+        if self.delims is not None and not self.dead:
+            loc = construct(Location, file=self.file, segment=self.cur_seg, line=self.cur_line, offset=self.base + n)
+            if self.st is not None:
+                yield from self.close_transaction(buf, n, missing=True)
+            yield from self.attach_trailing([self.note("X12-ENVELOPE", "input ends without IEA", loc, "error")])
+            self.delims = None
+        if self.pending_notes:
+            notes, self.pending_notes = self.pending_notes, []
+            self.held_in_transaction = False
+            yield from self.attach_trailing(notes)
+        if self.held is not None:
+            yield self.held
+            self.held = None
+
+    # -- claims ------------------------------------------------------------------------------
+    def scan_bad_segments(self, buf: bytes, start: int, end: int, into: list[InputNote]) -> None:
+        assert self.pats is not None
+        for m in self.pats.bad_segment.finditer(buf, start, end):
+            p = m.end()
+            seg_end = buf.find(self.delims.segment if self.delims else b"~", p)
+            text = buf[p : seg_end if seg_end >= 0 else p + 10][:10].decode("latin-1")
+            tag = text.split(self.delims.element_s if self.delims else "*")[0]
+            loc = self.loc(buf, p, tag)
+            into.append(self.note("X12-SEGMENT", f"bad segment identifier {tag!r} at {where(loc)}", loc, "error"))
+
+    def finish_claim(self, buf: bytes, end: int) -> Iterator[Item]:
+        assert self.pending is not None and self.pats is not None
+        start, raw_id = self.pending
+        self.pending = None
+        st = self.st
+        assert st is not None
+        st.claims += 1
+        if st.problem is not None:
+            st.lost += 1
+            return
+        kind = st.kind
+        assert kind is not None
+        prefilter = self.prefilter
+        if prefilter is not None and prefilter.search(buf, start, end) is None:
+            self.scanned_upto = end
+            yield from self.emit(self.minimal(raw_id, kind))
+            return
+        hl = self.pats.hl.search(buf, start, end)
+        if hl is not None:
+            end = hl.start(1)
+            if prefilter is not None and prefilter.search(buf, start, end) is None:
+                self.scanned_upto = end
+                yield from self.emit(self.minimal(raw_id, kind))
+                return
+        item = self.full_claim(buf, start, end, raw_id, kind, st)
+        self.scanned_upto = end
+        yield from self.emit(item)
+
+    def minimal(self, raw_id: bytes, kind: ClaimKind) -> Claim:
+        claim = construct(
+            Claim,
+            id=raw_id.decode("latin-1"),
+            kind=kind,
+            format="x12",
+            source=construct(ClaimSource, file=self.file, index=self.index),
+        )
+        if self.pending_notes:
+            claim.input_notes.extend(self.pending_notes)
+            self.pending_notes = []
+        return claim
+
+    def context(self, buf: bytes, clm: int) -> tuple[int, str | None, Location | None, list[InputNote]]:
+        """The HL the claim hangs under and the SBR09 of its subscriber loop (2000B).
+
+        Walks back over HL segments from the CLM: an HL 23 (patient) points at its parent HL 22
+        (subscriber), whose first segment is the SBR that names the payer."""
+        assert self.delims is not None
+        d = self.delims
+        notes: list[InputNote] = []
+        marker = b"HL" + d.element
+        lo = max(0, self.st.pos if self.st is not None else 0)
+        hi = clm
+        want_id: str | None = None
+        first_hl = -1
+        while True:
+            p = buf.rfind(marker, lo, hi)
+            if p < 0:
+                break
+            hi = p
+            before = buf[max(0, p - 3) : p].rstrip(b" \t\r\n")
+            if p > 0 and not before.endswith(d.segment) and before:
+                continue  # "HL*" inside data
+            if first_hl < 0:
+                first_hl = p
+                if self.ctx_cache is not None and self.ctx_cache[0] == p:
+                    return p, self.ctx_cache[1], self.ctx_cache[2], notes
+            els = self.segment_elements(buf, p)
+            hl_id = els[1] if len(els) > 1 else ""
+            if want_id is not None and hl_id != want_id:
+                continue
+            level = els[3] if len(els) > 3 else ""
+            if level == "23":
+                want_id = els[2] if len(els) > 2 else ""
+                continue
+            if level != "22":
+                break
+            seg_end = buf.find(d.segment, p)
+            q = skip_whitespace(buf, seg_end + 1)
+            if buf[q : q + 4] == b"SBR" + d.element:
+                sbr = self.segment_elements(buf, q)
+                filing = sbr[9] if len(sbr) > 9 and sbr[9] else None
+                loc = self.loc(buf, q, "SBR", "SBR09", "2000B")
+                if filing is None:
+                    notes.append(
+                        self.note("X12-CLAIM", f"SBR09 (claim filing indicator) is empty at {where(loc)}", loc)
+                    )
+                self.ctx_cache = (first_hl, filing, loc)
+                return first_hl, filing, loc, notes
+            loc = self.loc(buf, p, "HL", None, "2000B")
+            notes.append(self.note("X12-CLAIM", f"subscriber HL at {where(loc)} is not followed by SBR", loc))
+            return first_hl, None, None, notes
+        loc = self.loc(buf, clm, "CLM", None, "2300")
+        notes.append(
+            self.note("X12-CLAIM", f"no subscriber loop (HL 22 with SBR) found for the claim at {where(loc)}", loc)
+        )
+        return first_hl, None, None, notes
+
+    def full_claim(self, buf: bytes, start: int, end: int, raw_id: bytes, kind: ClaimKind, st: _Transaction) -> Item:
+        d = self.delims
+        assert d is not None
+        _, filing, sbr_loc, notes = self.context(buf, start)
+        notes = self.pending_notes + notes
+        self.pending_notes = []
+        # identifiers are checked from the previous claim's end: the claim's own HL/SBR/NM1 loops
+        self.scan_bad_segments(buf, min(self.scanned_upto, start), end, notes)
+        seg_no, line = self.advance(buf, start)
+        segments: list[Segment] = []
+        term, el = d.segment, d.element_s
+        offset = start
+        for piece in buf[start:end].split(term):
+            stripped = piece.lstrip(b" \t\r\n")
+            lead = len(piece) - len(stripped)
+            if lead:
+                line += piece.count(b"\n", 0, lead)
+            if stripped:
+                elements = stripped.decode("latin-1").split(el)
+                segments.append(Segment(elements[0], elements, seg_no, line, self.base + offset + lead))
+                seg_no += 1
+                line += stripped.count(b"\n")
+            offset += len(piece) + 1
+        ctx = Context(
+            file=self.file,
+            index=self.index,
+            kind=kind,
+            component=d.component_s,
+            repetition=d.repetition.decode("latin-1") if d.repetition else None,
+            filing_indicator=filing,
+            sbr_loc=sbr_loc,
+            notes=notes,
+        )
+        try:
+            return build_claim(segments, ctx)
+        except ClaimReadError as exc:
+            return construct(
+                ClaimError,
+                id=raw_id.decode("latin-1") or None,
+                source=construct(ClaimSource, file=self.file, index=self.index),
+                error=f"{exc} ({where(exc.loc)})",
+                location=exc.loc,
+            )
+
+
+# -- public API ------------------------------------------------------------------------------
+
+
+def read(data: bytes, file: str, *, prefilter: re.Pattern[bytes] | None = None) -> Iterator[Item]:
+    """Every claim in `data` in input order (see the module docstring for `prefilter`)."""
+    start = 3 if data[:3] == b"\xef\xbb\xbf" else 0
+    scanner = _Scanner(file, prefilter)
+    yield from scanner.feed(data[start:] if start else data, start, final=True)
+
+
+def _last_cut(buf: bytes, delims: Delimiters | None) -> int:
+    """Offset of the last safe place to cut `buf`: the start of its last HL 20/22 or ISA segment."""
+    isa = buf.rfind(b"ISA")
+    while (
+        isa > 0
+        and buf[isa - 1 : isa] not in (b"\n", b"\r", b" ")
+        and (delims is None or buf[isa - 1 : isa] != delims.segment)
+    ):
+        isa = buf.rfind(b"ISA", 0, isa)
+    if isa >= 0:
+        with contextlib.suppress(X12SyntaxError):
+            delims = parse_isa(buf, isa).delimiters
+    if delims is None:
+        return 0
+    marker = b"HL" + delims.element
+    lo = max(isa, 0)
+    hi = len(buf)
+    while True:
+        p = buf.rfind(marker, lo, hi)
+        if p <= 0:
+            return isa if isa > 0 else 0
+        hi = p
+        before = buf[max(0, p - 3) : p].rstrip(b" \t\r\n")
+        if not before.endswith(delims.segment):
+            continue
+        end = buf.find(delims.segment, p)
+        if end < 0:
+            continue
+        els = buf[p:end].split(delims.element)
+        if len(els) > 3 and els[3] in (b"20", b"22"):
+            return p
+
+
+def read_stream(
+    stream: BinaryIO, file: str, *, prefilter: re.Pattern[bytes] | None = None, block_size: int = BLOCK_SIZE
+) -> Iterator[Item]:
+    """Like :func:`read`, reading `stream` block by block: memory stays at a few blocks.
+
+    Blocks are cut at the start of an HL 20/22 (or ISA) segment, so every claim and its subscriber
+    loop are in the same block; the scanner carries the envelope state across blocks."""
+    scanner = _Scanner(file, prefilter)
+    tail = b""
+    base = 0
+    first = True
+    while True:
+        block = stream.read(block_size)
+        if first and block[:3] == b"\xef\xbb\xbf":
+            block, base = block[3:], 3
+        first = False
+        if not block:
+            yield from scanner.feed(tail, base, final=True)
+            return
+        buf = tail + block if tail else block
+        cut = _last_cut(buf, scanner.delims)
+        if cut <= 0:
+            tail = buf
+            continue
+        yield from scanner.feed(buf[:cut], base, final=False)
+        base += cut
+        tail = buf[cut:]
+
+
+def _open(path: Path) -> BinaryIO:
+    fh = path.open("rb")
+    if fh.read(2) == b"\x1f\x8b":
+        fh.close()
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    fh.seek(0)
+    return fh
+
+
+def iter_files(path: str | os.PathLike[str], *, prefilter: re.Pattern[bytes] | None = None) -> Iterator[Item]:
+    """Every claim in a file (plain or gzip) or in every file under a folder, streamed."""
+    root = Path(path)
+    files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+    for p in files:
+        with _open(p) as fh:
+            yield from read_stream(fh, str(p), prefilter=prefilter)
+
+
+def apply_fixes(data: bytes, file: str, fixes: Mapping[int, Sequence[Fix]]) -> bytes:
+    """The 837 with `fixes` applied (see :mod:`cartcode.readers.x12_writer`)."""
+    from cartcode.readers.x12_writer import apply_fixes as _apply
+
+    return _apply(data, file, fixes)
