@@ -289,3 +289,30 @@ def test_openapi_request_schemas_are_strict(client: TestClient) -> None:
     assert {"type": "boolean"} in props["expanded_access"]["anyOf"]
     check_body = spec["paths"]["/v1/check"]["post"]["requestBody"]["content"]
     assert {"application/json", "text/plain"} <= set(check_body)
+
+
+def test_openapi_product_pattern_is_exactly_the_kb_names(client: TestClient, kb: KB) -> None:
+    import re
+
+    from cartcode.api import product_names
+
+    pattern = re.compile(client.get("/openapi.json").json()["components"]["schemas"]["Encounter"]["properties"]
+                         ["product"]["pattern"])
+    names = product_names(kb)
+    assert "Breyanzi" in names and "Q2054" in names
+    for name in names:
+        assert kb.product(name) is not None, name  # every documented name resolves
+        for variant in (name, name.upper(), name.lower(), f" {name} "):
+            assert pattern.search(variant), variant
+    for unknown in ("Breyanzzi", "Q9999", "", "breyanzi x"):
+        assert not pattern.search(unknown), unknown
+        assert kb.product(unknown) is None
+
+
+def test_error_kinds_tell_schema_from_input_refusals(client: TestClient) -> None:
+    schema = client.post("/v1/recommend", json={**BREYANZI, "expanded_access": 1}).json()
+    assert (schema["status"], schema["kind"]) == (422, "schema")
+    domain = client.post("/v1/recommend", json={**BREYANZI, "date": "2000-01-01"}).json()
+    assert (domain["status"], domain["kind"]) == (422, "input")
+    assert "2000-01-01" in domain["error"]
+    assert client.get("/v1/codes/NOPE").json()["kind"] == "not-found"

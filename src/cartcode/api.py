@@ -11,6 +11,7 @@ line carries claim content; nothing here opens an outbound connection.
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -34,11 +35,13 @@ from cartcode.web.models import (
     Encounter,
     Error,
     ErrorDetail,
+    ErrorKind,
     Health,
     KbInfo,
     RecommendAnswer,
     RuleCatalogue,
     RuleDoc,
+    error_kind,
 )
 
 DEFAULT_MAX_BODY = 5 * 1024 * 1024
@@ -58,8 +61,10 @@ class ApiError(Exception):
         self.message = message
 
 
-def _error(status: int, message: str, details: list[ErrorDetail] | None = None) -> JSONResponse:
-    body = Error(status=status, error=message, details=details or [])
+def _error(
+    status: int, message: str, details: list[ErrorDetail] | None = None, kind: ErrorKind | None = None
+) -> JSONResponse:
+    body = Error(status=status, kind=kind or error_kind(status), error=message, details=details or [])
     headers = {"WWW-Authenticate": 'Bearer realm="cartcode"'} if status == 401 else None
     return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
 
@@ -84,12 +89,12 @@ _INVALID: dict[int | str, dict[str, Any]] = {
 _CHECK_BODY: dict[str, Any] = {
     "required": True,
     "description": "One claim file: X12 837I/837P text (starts with ISA), FHIR JSON (has resourceType) "
-    "or cartcode JSON. The format is read from the content, not the media type.",
+    "or cartcode JSON. The format is read from the content, not the media type (any media type is taken, "
+    "e.g. application/edi-x12 too).",
     "content": {
-        "application/json": {"schema": {"type": "object"}},
-        "application/fhir+json": {"schema": {"type": "object"}},
+        "application/json": {"schema": {"type": ["object", "array"]}},
+        "application/fhir+json": {"schema": {"type": ["object", "array"]}},
         "text/plain": {"schema": {"type": "string", "minLength": 1}},
-        "application/edi-x12": {"schema": {"type": "string", "minLength": 1}},
     },
 }
 
@@ -118,6 +123,28 @@ def _code_json(kb: KB, code: str, system: str | None) -> dict[str, Any] | None:
         "rows": rows,
         "sources": {sid: _source_json(kb, sid) for sid in sorted(cited) if sid in kb.sources},
     }
+
+
+def product_names(kb: KB) -> list[str]:
+    """Every name `recommend` resolves to a product (KB.product): ids, generic and brand names,
+    aliases and the products' own HCPCS codes."""
+    names: dict[str, str] = {}  # casefolded -> as written (first seen)
+    for product in kb.products:
+        hcpcs = [row.code for row in kb.product_codes(product.id, "HCPCS")]
+        for name in (product.brand, product.generic, *product.aliases, *hcpcs, product.id):
+            if name:
+                names.setdefault(name.casefold(), name)
+    return sorted(names.values(), key=str.casefold)
+
+
+def _product_pattern(kb: KB) -> str:
+    """A JSON Schema (ECMA-262) pattern for the product names, any case, surrounding blanks allowed:
+    the document then says exactly which products the KB knows (no inline (?i) flag in ECMA-262)."""
+
+    def any_case(name: str) -> str:
+        return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in name)
+
+    return r"^\s*(?:" + "|".join(any_case(n) for n in product_names(kb)) + r")\s*$"
 
 
 def _rule_json(spec: Any, *, full: bool) -> dict[str, Any]:
@@ -156,7 +183,7 @@ def create_app(token: str | None = None, max_body: int = DEFAULT_MAX_BODY) -> Fa
     _install_error_handlers(app)
     _install_routes(app, kb)
     _install_page(app)
-    _install_openapi(app, secured=bool(token))
+    _install_openapi(app, kb, secured=bool(token))
     middleware.install(app, token=token, max_body=max_body)
     return app
 
@@ -188,7 +215,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(InputError)
     async def on_input_error(_request: Request, exc: InputError) -> JSONResponse:
-        return _error(422, str(exc))
+        return _error(422, str(exc), kind="input")
 
 
 def _install_routes(app: FastAPI, kb: KB) -> None:
@@ -290,8 +317,9 @@ def _install_page(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=directory), name="static")
 
 
-def _install_openapi(app: FastAPI, *, secured: bool) -> None:
-    """OpenAPI 3.1 with the bearer scheme on /v1 when a token is set."""
+def _install_openapi(app: FastAPI, kb: KB, *, secured: bool) -> None:
+    """OpenAPI 3.1: the KB's product names in the encounter schema, and the bearer scheme on /v1
+    when a token is set."""
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
@@ -300,6 +328,9 @@ def _install_openapi(app: FastAPI, *, secured: bool) -> None:
             title=app.title, version=app.version, openapi_version=app.openapi_version, summary=app.summary,
             description=app.description, routes=app.routes,
         )
+        product = schema["components"]["schemas"]["Encounter"]["properties"]["product"]
+        product["pattern"] = _product_pattern(kb)
+        product["examples"] = ["Breyanzi", "lisocabtagene maraleucel", "Q2054", "autologous"]
         if secured:
             schema.setdefault("components", {})["securitySchemes"] = {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "The server's --token."}

@@ -22,6 +22,8 @@ from starlette.applications import Starlette
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from cartcode.web.models import error_kind
+
 access_log = logging.getLogger("cartcode.access")
 error_log = logging.getLogger("cartcode.api")
 
@@ -43,7 +45,7 @@ async def send_error(
     send: Send, status: int, message: str, headers: Iterable[tuple[bytes, bytes]] = ()
 ) -> None:
     """An ErrorOut JSON response sent straight on the ASGI channel."""
-    body = json.dumps({"status": status, "error": message, "details": []}).encode()
+    body = json.dumps({"status": status, "kind": error_kind(status), "error": message, "details": []}).encode()
     await send(
         {
             "type": "http.response.start",

@@ -256,11 +256,30 @@ class ErrorDetail(BaseModel):
     type: str
 
 
+ErrorKind = Literal[
+    "malformed", "unauthorized", "not-found", "method-not-allowed", "too-large", "schema", "input", "internal",
+    "error",
+]
+_KIND_BY_STATUS: dict[int, ErrorKind] = {
+    400: "malformed", 401: "unauthorized", 404: "not-found", 405: "method-not-allowed", 413: "too-large",
+    422: "schema", 500: "internal",
+}
+
+
+def error_kind(status: int) -> ErrorKind:
+    return _KIND_BY_STATUS.get(status, "error")
+
+
 class Error(BaseModel):
     """Every error response. Never echoes the request's values (they may be claim content)."""
 
     model_config = ConfigDict(extra="forbid")
 
     status: int
+    kind: ErrorKind = Field(
+        description="422 comes in two kinds: `schema` (the request breaks the OpenAPI schema) and `input` "
+        "(well-formed, but the facts are refused, e.g. no CAR-T code is valid on that date, or the "
+        "claim file cannot be read)."
+    )
     error: str
     details: list[ErrorDetail] = Field(default_factory=list)
