@@ -19,7 +19,8 @@ def admin_on_0874(ctx: Ctx) -> Iterator[Hit]:
     ## What it checks
     Institutional lines with the CAR-T administration code (0540T, 38228, or 38999 on a CAR-T
     claim when it is not on a collection or processing revenue code) whose revenue code is not
-    0874 (Cell/Gene Therapy - Infusion of Modified Cells).
+    0874 (Cell/Gene Therapy - Infusion of Modified Cells), on dates when 0874 exists (from
+    4/1/2019).
 
     ## Why is this bad?
     The seed table puts the administration charge on revenue code 0874 in every setting, and the
@@ -48,8 +49,8 @@ def admin_on_0874(ctx: Ctx) -> Iterator[Hit]:
                 car_t = ctx.is_car_t()
             rev_row = ctx.ix.any_row("revenue", lf.rev) if lf.rev else None
             is_admin = car_t and not (rev_row is not None and rev_row.role in PREP_ROLES)
-        if not is_admin:
-            continue
+        if not is_admin or ctx.ix.row_on("revenue", "0874", lf.date) is None:
+            continue  # 0874 did not exist yet (NUBC codes from 4/1/2019): nothing to ask for
         number = lf.line.number
         if lf.rev is None:
             yield Hit(

@@ -37,6 +37,9 @@ def admin_charge_missing(ctx: Ctx) -> Iterator[Hit]:
     """
     if any(lf.rev == "0874" for lf in ctx.lines):
         return
+    day = ctx.pcs_date if ctx.setting == "inpatient" else ctx.claim.statement_to or ctx.claim.statement_from
+    if day is not None and ctx.ix.row_on("revenue", "0874", day) is None:
+        return  # before NUBC created 0874 (4/1/2019)
     if ctx.setting == "inpatient":
         if not ctx.pcs_admin:
             return

@@ -19,7 +19,7 @@ def product_on_0891(ctx: Ctx) -> Iterator[Hit]:
     ## What it checks
     Institutional lines with a CAR-T product HCPCS code (Q2041, Q2042, Q2053-Q2056, Q2058, and
     the temporary C9081) whose revenue code is not 0891 (Special Processed Drugs - FDA Approved
-    Cell Therapy).
+    Cell Therapy), on dates when 0891 exists (from 4/1/2019).
 
     ## Why is this bad?
     CMS instructs hospitals to report the CAR-T product Q-code on revenue code 0891, and it set
@@ -41,6 +41,8 @@ def product_on_0891(ctx: Ctx) -> Iterator[Hit]:
         row = lf.row
         if row is None or row.role not in PRODUCT_ROLES or lf.rev == "0891":
             continue
+        if ctx.ix.row_on("revenue", "0891", lf.date) is None:
+            continue  # 0891 did not exist yet (from 4/1/2019)
         number = lf.line.number
         if lf.rev is None:
             yield Hit(

@@ -19,9 +19,10 @@ def inpatient_product_charge(ctx: Ctx) -> Iterator[Hit]:
 
     ## What it checks
     Inpatient claims with a CAR-T administration ICD-10-PCS code on a discharge from 10/1/2020
-    (MS-DRG 018): (a) no line on revenue code 0891 or 0892 - an error; (b) the 0891/0892 charge is
-    $1.00 or less while nothing on the claim says the product was free (no Z00.6, condition code
-    90 or "Expand Acc Use" note) - a warning.
+    (MS-DRG 018) where nothing says the product was free (no Z00.6, condition code 90 or "Expand
+    Acc Use" note): (a) no product line (revenue code 0891/0892 or a product HCPCS code) - an
+    error; (b) the product charge is $1.00 or less - a warning. When the product was free, whether
+    to send a token line or none is not settled by the sources, so neither is flagged.
 
     ## Why is this bad?
     Per NGS, inpatient (TOB 11X) claims report the CAR-T product as line-item covered charges
@@ -45,8 +46,11 @@ def inpatient_product_charge(ctx: Ctx) -> Iterator[Hit]:
     token = ctx.ix.policy_value("inpatient-product-token-max", ctx.pcs_date)
     if token is None:
         return
-    lines = [lf for lf in ctx.lines if lf.rev in ("0891", "0892")]
+    lines = ctx.product_charge()  # 0891/0892 lines, and product HCPCS lines on another code (CART304's)
+    free_reason = "Z00.6" in ctx.dx or "90" in ctx.cc or ctx.has_note("Expand Acc Use") is not None
     if not lines:
+        if free_reason:
+            return  # a free product: whether to send a token line or none is unverified (facts.md T4)
         yield Hit(
             "the claim reports a CAR-T administration but no product charge on revenue code 0891 "
             f"(a charge above ${token:.2f}, or a token charge of ${token:.2f} or less if the product was free)",
@@ -56,7 +60,6 @@ def inpatient_product_charge(ctx: Ctx) -> Iterator[Hit]:
     charges = [lf.line.charge for lf in lines if lf.line.charge is not None]
     if not charges or sum(charges, Decimal(0)) > Decimal(str(token)):
         return
-    free_reason = "Z00.6" in ctx.dx or "90" in ctx.cc or ctx.has_note("Expand Acc Use") is not None
     if not free_reason:
         yield Hit(
             f"the product charge on revenue code {lines[0].rev} is a token (${token:.2f} or less), which tells the "
