@@ -132,7 +132,8 @@ def test_t4_free_product_in_its_own_trial() -> None:
     assert codes(answer, "ICD-10-CM") == ["Z00.6"]
     assert codes(answer, "condition") == ["30"]
     d4 = next(c for c in answer.codes if c.code == "D4")
-    assert d4.amount == "NCT01234567"
+    assert d4.amount == "01234567"  # the 8 digits, without the prefix
+    assert answer.encounter["nct_number"] == "NCT01234567"
     assert {p.adjusted for p in answer.payment if p.kind == "payment-adjustment"} == {True}
     assert warnings_of(answer, "unverified")  # how to report the no-cost product line
     assert "86" not in codes(answer, "value")
@@ -140,7 +141,7 @@ def test_t4_free_product_in_its_own_trial() -> None:
 
 def test_t4_nct_placeholder_when_unknown() -> None:
     answer = run(setting="inpatient", date="2025-03-01", product="autologous", clinical_trial="this-product")
-    assert next(c for c in answer.codes if c.code == "D4").amount == "NCT########"
+    assert next(c for c in answer.codes if c.code == "D4").amount == "########"
 
 
 def test_t5_different_product_trial() -> None:
@@ -340,3 +341,23 @@ def test_text_placeholders_resolve_from_policies() -> None:
     assert not any("{policy:" in n.message for n in answer.notes)
     later = run(setting="inpatient", date="2025-03-01", product="Yescarta")  # FY2025: value not found
     assert not any("base payment" in n.message for n in later.notes)
+
+
+@pytest.mark.parametrize(("trial", "modifier"), [("this-product", "Q0"), ("different-product", "Q1")])
+def test_outpatient_trial_line_modifiers(trial: str, modifier: str) -> None:
+    answer = run(setting="outpatient", date="2025-03-01", product="Yescarta", clinical_trial=trial)
+    lines = {(c.line, c.code) for c in answer.codes if c.system == "modifier"}
+    assert lines == {("admin", modifier), ("product", modifier)}
+    mod = next(c for c in answer.codes if c.code == modifier)
+    assert mod.confidence == "inferred" and mod.where == "837I 2400 SV202-3 (modifier)"
+    pro = run(setting="professional", date="2025-03-01", product="Yescarta", clinical_trial=trial, claim_form="paper")
+    assert {(c.line, c.code) for c in pro.codes if c.code == modifier} == {("admin", modifier)}
+    assert next(c for c in pro.codes if c.code == modifier).where == "CMS-1500 item 24D (modifier)"
+
+
+def test_nct_digits_accepted() -> None:
+    answer = run(setting="inpatient", date="2025-03-01", product="Yescarta", clinical_trial="this-product",
+                 nct_number="01234567")
+    assert answer.encounter["nct_number"] == "NCT01234567"
+    with pytest.raises(InputError, match="nct_number"):
+        run(setting="inpatient", date="2025-03-01", product="Yescarta", nct_number="NCT123")

@@ -70,9 +70,15 @@ class Encounter(BaseModel):
     @field_validator("nct_number")
     @classmethod
     def _nct(cls, value: str | None) -> str | None:
-        if value is not None and not _NCT.match(value.strip().upper()):
-            raise ValueError("expected an NCT number: 'NCT' and 8 digits")
-        return value.strip().upper() if value is not None else None
+        """Normalised to NCT + 8 digits; the 8 digits alone are accepted too."""
+        if value is None:
+            return None
+        text = value.strip().upper()
+        if text.isdigit():
+            text = "NCT" + text
+        if not _NCT.match(text):
+            raise ValueError("expected an NCT number: 'NCT' and 8 digits (or the 8 digits)")
+        return text
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json")

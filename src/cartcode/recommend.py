@@ -22,7 +22,7 @@ from cartcode.kb.schema import CONFIDENCE_RANK, CodeRow, Decision, Emit, Product
 
 __all__ = ["Answer", "CodeItem", "Message", "PaymentItem", "recommend"]
 
-_PLACEHOLDER_NCT = "NCT########"
+_PLACEHOLDER_NCT = "########"  # value code D4 carries the 8 digits of the NCT number
 _POLICY_REF = re.compile(r"\{policy:([a-z0-9-]+)\}")
 
 
@@ -228,13 +228,18 @@ class _Builder:
     # -- emitting ----------------------------------------------------------------------------
     def _where(self, emit: Emit) -> str | None:
         if isinstance(emit.where, dict):
-            return emit.where.get(self.enc.claim_form)
+            setting, form = self.enc.setting, self.enc.claim_form
+            for key in (f"{setting}/{form}", setting, form):
+                if key in emit.where:
+                    return emit.where[key]
+            return None
         return emit.where
 
     def _amount(self, emit: Emit) -> str | None:
         if emit.amount is None:
             return None
-        return emit.amount.replace("{nct}", self.enc.nct_number or _PLACEHOLDER_NCT)
+        digits = self.enc.nct_number.removeprefix("NCT") if self.enc.nct_number else _PLACEHOLDER_NCT
+        return emit.amount.replace("{nct}", digits)
 
     def add_code(self, row: CodeRow, decision: Decision, emit: Emit, extra_sources: Iterable[str] = ()) -> None:
         # A selected code cites its own row (the decision only says which row to pick); a literal
