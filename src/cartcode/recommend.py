@@ -295,7 +295,11 @@ class _Builder:
         return _POLICY_REF.sub(value, text)
 
     def apply(self, decision: Decision) -> None:
-        for policy_id in [*decision.when.policy_on, *decision.when.policy_off]:
+        # A decision that only warns already says what is uncertain; the others owe a word on
+        # the strength of the dated switches they turned on.
+        switches = [] if all(e.to == "warnings" for e in decision.emit) else \
+            [*decision.when.policy_on, *decision.when.policy_off]
+        for policy_id in switches:
             if policy_id not in self._policies_used:
                 self._policies_used.append(policy_id)
         for emit in decision.emit:
@@ -398,7 +402,8 @@ class _Builder:
                             f"{' (optional line)' if code.optional else ''}"))
         for pay in self.payment:
             if pay.confidence != "V-primary":
-                what = f"{pay.system} {pay.code}" + (f" {pay.status} {pay.value}" if pay.status else "")
+                shown = pay.status and pay.status != pay.system
+                what = f"{pay.system} {pay.code}" + (f" {pay.status} {pay.value}" if shown else "")
                 self.warnings.append(Message(
                     kind="confidence", confidence=pay.confidence, sources=pay.sources,
                     message=f"Payment fact {what} ({pay.kind}) rests on {pay.confidence} evidence"))
