@@ -225,19 +225,44 @@ def _shifted(table: pa.Table, base: int) -> pa.Table:
     if not base:
         return table
     col = table.schema.get_field_index("claim_index")
-    return table.set_column(col, "claim_index", pc.add(table.column("claim_index"), pa.scalar(base, pa.int64())))
+    shifted = pc.add(table.column("claim_index"), pa.scalar(base, pa.int64()))
+    return table.set_column(col, table.schema.field(col), shifted)
+
+
+ROW_GROUP = 65_536  # rows per Parquet row group in the final files, whatever the parts' sizes
 
 
 def _merge_table(out: Path, name: str, schema: pa.Schema, sources: Iterable[tuple[Path, int]]) -> None:
-    """Concatenate part files (with their claim-index shift) into NAME.parquet and NAME.csv."""
+    """Concatenate part files (with their claim-index shift) into NAME.parquet and NAME.csv.
+
+    Rows are re-cut into row groups of exactly ROW_GROUP rows, so the final files are the same
+    bytes however the work was split (ranges, --jobs, resumed runs)."""
     pq_path, csv_path = out / f"{name}.parquet", out / f"{name}.csv"
     pq_tmp, csv_tmp = _tmp(pq_path), _tmp(csv_path)
+    pending: list[pa.Table] = []
+    rows = 0
     with pq.ParquetWriter(pq_tmp, schema) as pw, pacsv.CSVWriter(csv_tmp, schema) as cw:
+
+        def flush(final: bool) -> None:
+            nonlocal pending, rows
+            if not pending:
+                return
+            table = pa.concat_tables(pending)
+            full = (rows // ROW_GROUP) * ROW_GROUP if not final else rows
+            if full:
+                head = table.slice(0, full)
+                pw.write_table(head, row_group_size=ROW_GROUP)
+                cw.write_table(head)
+            rest = table.slice(full)
+            pending, rows = ([rest], rest.num_rows) if rest.num_rows else ([], 0)
+
         for path, base in sources:
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=65_536):
-                table = _shifted(pa.Table.from_batches([batch], schema=schema), base)
-                pw.write_table(table)
-                cw.write_table(table)
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=ROW_GROUP):
+                pending.append(_shifted(pa.Table.from_batches([batch], schema=schema), base))
+                rows += batch.num_rows
+                if rows >= ROW_GROUP:
+                    flush(final=False)
+        flush(final=True)
     os.replace(pq_tmp, pq_path)
     os.replace(csv_tmp, csv_path)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from cartcode.batch_inputs import InputKind, iter_lines, open_input, read_all
 from cartcode.batch_schema import Columns
-from cartcode.batch_x12 import Cleared, Range, read_stream
+from cartcode.batch_x12 import Range, is_cleared, read_stream
 from cartcode.engine import check_claim
 from cartcode.findings import ClaimResult, Finding
 from cartcode.kb.loader import KB
@@ -30,7 +30,8 @@ def result_of(item: Claim | ClaimError, kb: KB) -> ClaimResult:
 
 
 def columns_of(items: Iterable[Any], label: str, kb: KB, *, index_base: int = 0) -> Iterator[Columns]:
-    """Chunks of output columns for reader items (Claim, ClaimError or the X12 fast path's Cleared).
+    """Chunks of output columns for reader items (Claim or ClaimError; a claim the pre-filter
+    cleared is checked with no findings without running the rules).
 
     `index_base` is added to every claim index (NDJSON lines and file ranges count from 0)."""
     edition = kb.edition
@@ -39,9 +40,9 @@ def columns_of(items: Iterable[Any], label: str, kb: KB, *, index_base: int = 0)
     c_file, c_index, c_id, c_status = cols.file, cols.index, cols.claim_id, cols.status
     c_error, c_count = cols.error, cols.finding_count
     for item in items:
-        if type(item) is Cleared:
+        if is_cleared(item):
             c_file.append(label)
-            c_index.append(item.index + index_base)
+            c_index.append(item.source.index + index_base)  # type: ignore[union-attr]
             c_id.append(item.id)
             c_status.append("checked")
             c_error.append(None)

@@ -1,13 +1,11 @@
 """The X12 fast path of batch (and of `check` on big files).
 
-It drives the X12 reader's own scanner (:mod:`cartcode.readers.x12`), so every claim, error and
-envelope note comes out exactly as `check` reads it, with two changes that matter at millions of
-claims:
+It drives the X12 reader's own scanner (:mod:`cartcode.readers.x12`) with the CAR-T pre-filter,
+so every claim, error and envelope note comes out exactly as `check` reads it:
 
-* a claim the CAR-T pre-filter clears becomes a :class:`MinimalClaim` built without pydantic's
-  per-field default machinery (``model_construct`` costs milliseconds per claim here because it
-  inspects every default factory's signature); the consumer accounts for it as checked with no
-  findings unless the reader attached envelope notes to it;
+* a claim the pre-filter clears comes out as a minimal claim (:func:`is_cleared`); batch accounts
+  for it as checked with no findings without running the rules, unless the reader attached
+  envelope notes to it;
 * a big plain file can be cut at interchange (ISA) boundaries into ranges that separate
   processes read; each range starts with the segment and line counters the file position has,
   so locations are the same as in one sequential read, and claim indexes are re-based when the
@@ -17,16 +15,15 @@ claims:
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from cartcode.model import Claim, ClaimError, ClaimKind, ClaimSource, InputNote
+from cartcode.model import Claim, ClaimError
 from cartcode.readers import x12
 from cartcode.readers.x12_tokenizer import X12SyntaxError, parse_isa
 
-Item = Claim | ClaimError  # and Cleared, which the scanner yields in a Claim's place
+Item = Claim | ClaimError
 
 
 def _cache_default_factory_signatures() -> None:
@@ -57,111 +54,18 @@ def _cache_default_factory_signatures() -> None:
 _cache_default_factory_signatures()
 
 
-class MinimalClaim(Claim):
-    """A claim the pre-filter cleared: id, kind and source only (never validated or dumped)."""
+_CLEARED_FIELDS = frozenset({"id", "kind", "format", "source"})
 
 
-_LIST_FIELDS = ("diagnoses", "procedures", "condition_codes", "value_codes", "occurrence_codes", "notes", "lines",
-                "input_notes")
-_TEMPLATE: dict[str, Any] = {
-    name: info.default for name, info in Claim.model_fields.items() if info.default_factory is None
-}
-_SET_FIELDS = frozenset({"id", "kind", "format", "source"})
-
-
-def minimal_claim(claim_id: str, kind: ClaimKind, file: str, index: int) -> MinimalClaim:
-    """The same object ``Claim.model_construct(id=..., kind=..., format="x12", source=...)`` gives,
-    about a thousand times cheaper."""
-    claim = MinimalClaim.__new__(MinimalClaim)
-    values = dict(_TEMPLATE)
-    for name in _LIST_FIELDS:
-        values[name] = []
-    values["locs"] = {}
-    source = ClaimSource.__new__(ClaimSource)
-    object.__setattr__(source, "__dict__", {"file": file, "index": index})
-    object.__setattr__(source, "__pydantic_fields_set__", {"file", "index"})
-    object.__setattr__(source, "__pydantic_extra__", None)
-    object.__setattr__(source, "__pydantic_private__", None)
-    values.update(id=claim_id, kind=kind, format="x12", source=source)
-    object.__setattr__(claim, "__dict__", values)
-    object.__setattr__(claim, "__pydantic_fields_set__", set(_SET_FIELDS))
-    object.__setattr__(claim, "__pydantic_extra__", None)
-    object.__setattr__(claim, "__pydantic_private__", None)
-    return claim
-
-
-class Cleared:
-    """A claim the pre-filter cleared, before it is needed as a model: just its id and index."""
-
-    __slots__ = ("id", "index", "kind")
-
-    def __init__(self, claim_id: str, index: int, kind: ClaimKind) -> None:
-        self.id = claim_id
-        self.index = index
-        self.kind = kind
-
-
-class _Scanner(x12._Scanner):
-    """The reader's scanner, with cleared claims as :class:`Cleared` and the pre-filter run once
-    per block (one ``finditer`` over the block, then a bisect per claim) instead of once per claim."""
-
-    _hits_of: bytes | None = None
-    _hits: list[int] | None = None
-
-    def hit_between(self, buf: bytes, start: int, end: int) -> bool:
-        if self._hits_of is not buf:
-            assert self.prefilter is not None
-            self._hits = [m.start() for m in self.prefilter.finditer(buf)]
-            self._hits_of = buf
-        hits = self._hits
-        assert hits is not None
-        i = bisect_left(hits, start)
-        return i < len(hits) and hits[i] < end
-
-    def finish_claim(self, buf: bytes, end: int) -> Iterator[Item]:
-        # x12._Scanner.finish_claim, with hit_between for prefilter.search
-        assert self.pending is not None and self.pats is not None
-        start, raw_id = self.pending
-        self.pending = None
-        st = self.st
-        assert st is not None
-        st.claims += 1
-        if st.problem is not None:
-            st.lost += 1
-            return
-        kind = st.kind
-        assert kind is not None
-        if self.prefilter is not None and not self.hit_between(buf, start, end):
-            yield from self.emit(self.minimal(raw_id, kind))
-            return
-        hl = self.pats.hl.search(buf, start, end)
-        if hl is not None:
-            end = hl.start(1)
-            if self.prefilter is not None and not self.hit_between(buf, start, end):
-                yield from self.emit(self.minimal(raw_id, kind))
-                return
-        yield from self.emit(self.full_claim(buf, start, end, raw_id, kind, st))
-
-    def minimal(self, raw_id: bytes, kind: ClaimKind) -> Claim:
-        if self.pending_notes:  # envelope notes ride on the claim: it must be a real model
-            claim = minimal_claim(raw_id.decode("latin-1"), kind, self.file, self.index)
-            claim.input_notes.extend(self.pending_notes)
-            self.pending_notes = []
-            return claim
-        return Cleared(raw_id.decode("latin-1"), self.index, kind)  # type: ignore[return-value]
-
-    def attach_trailing(self, notes: list[InputNote]) -> Iterator[Item]:
-        held = self.held
-        if notes and isinstance(held, Cleared):
-            self.held = minimal_claim(held.id, held.kind, self.file, held.index)
-        yield from super().attach_trailing(notes)
+def is_cleared(item: Item) -> bool:
+    """A claim the reader's pre-filter cleared and that carries no envelope notes: checked, no
+    findings (the reader builds it with only id, kind, format and source set)."""
+    return type(item) is Claim and item.__pydantic_fields_set__ == _CLEARED_FIELDS and not item.input_notes
 
 
 def read(data: bytes, file: str, prefilter: re.Pattern[bytes]) -> Iterator[Item]:
-    """:func:`cartcode.readers.x12.read` with the cheap minimal claims."""
-    start = 3 if data[:3] == b"\xef\xbb\xbf" else 0
-    scanner = _Scanner(file, prefilter)
-    yield from scanner.feed(data[start:] if start else data, start, final=True)
+    """:func:`cartcode.readers.x12.read` with the pre-filter."""
+    return x12.read(data, file, prefilter=prefilter)
 
 
 @dataclass(frozen=True)
@@ -183,12 +87,13 @@ def read_stream(
     rng: Range | None = None,
     block_size: int = x12.BLOCK_SIZE,
 ) -> Iterator[Item]:
-    """:func:`cartcode.readers.x12.read_stream` with the cheap minimal claims, optionally over one
-    range of the file (the stream is positioned by the caller at ``rng.start``).
+    """:func:`cartcode.readers.x12.read_stream`, optionally over one range of the file (the stream
+    is positioned by the caller at ``rng.start``): the same scanner, started with the segment and
+    line counters of the range's first byte.
 
     Claim indexes restart at 0 in each range; the batch merge adds the claims of the ranges
     before it."""
-    scanner = _Scanner(file, prefilter)
+    scanner = x12._Scanner(file, prefilter)
     base = 0
     remaining = -1
     if rng is not None:

@@ -1,0 +1,165 @@
+"""Benchmark `cartcode batch` against pyx12 and a raw Python floor, on the same synthetic file.
+
+    .venv/bin/python bench/bench_batch.py [--claims 100000] [--rss-claims 1000000] [--pyx12-claims 2000]
+
+Prints one table. Everything is measured in this run, on this machine, single process:
+
+* ours: `cartcode batch FILE --out DIR` end to end (read, pre-filter, full read and rules for the
+  CAR-T claims, Parquet + CSV + summary written), and the check path alone (no output files);
+* pyx12: ``X12ContextReader.iter_segments('2300')`` over the claims of a slice of the same
+  batch (the first N claims, written as their own 837), as a rate;
+* raw floor: read the file, ``split(b'~')``, count the CLM segments, in Python;
+* all-CAR-T: a batch where every claim is a CAR-T claim (every claim read in full and checked);
+* peak RSS: a 1,000,000-claim file checked by `cartcode batch` in a child process
+  (``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss``); the file is generated in a temporary
+  folder and deleted afterwards.
+
+Floors (issue 5): ours >= 200x pyx12 and >= 40% of the raw floor on the mixed batch; >= 20,000
+claims/s all-CAR-T; peak RSS < 200 MB at 1,000,000 claims.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench import synth837  # noqa: E402
+
+
+def raw_floor(path: Path) -> tuple[int, float]:
+    t0 = time.perf_counter()
+    data = path.read_bytes()
+    n = 0
+    for seg in data.split(b"~"):
+        if seg.lstrip()[:4] == b"CLM*":
+            n += 1
+    return n, time.perf_counter() - t0
+
+
+def ours(path: Path, out: Path) -> tuple[int, float]:
+    from cartcode.batch import run
+
+    t0 = time.perf_counter()
+    summary = run([str(path)], out, jobs=1, progress=False)
+    return int(summary["claims_read"]), time.perf_counter() - t0
+
+
+def ours_check_only(path: Path) -> tuple[int, float]:
+    from cartcode.batch import iter_columns
+
+    t0 = time.perf_counter()
+    n = sum(len(cols) for cols in iter_columns(path))
+    return n, time.perf_counter() - t0
+
+
+def pyx12_rate(path: Path) -> tuple[int, float]:
+    import pyx12.error_handler
+    import pyx12.params
+    import pyx12.x12context
+
+    param = pyx12.params.params()
+    errh = pyx12.error_handler.errh_null()
+    t0 = time.perf_counter()
+    n = 0
+    with path.open(encoding="latin-1") as fd:
+        reader = pyx12.x12context.X12ContextReader(param, errh, fd)
+        for node in reader.iter_segments("2300"):
+            if node.id == "2300":
+                node.get_value("CLM01")
+                n += 1
+    return n, time.perf_counter() - t0
+
+
+_CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+from cartcode.batch import run
+t0 = time.perf_counter()
+summary = run([sys.argv[1]], Path(sys.argv[2]), jobs=1, progress=False)
+print(json.dumps({"claims": summary["claims_read"], "seconds": time.perf_counter() - t0}))
+"""
+
+
+def rss_run(path: Path, out: Path) -> tuple[int, float, float]:
+    """(claims, seconds, peak RSS in MB) of `cartcode batch` on `path` in a child process."""
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    proc = subprocess.run([sys.executable, "-c", _CHILD, str(path), str(out)], capture_output=True, text=True,
+                          env=env, check=True)
+    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # Linux: kilobytes
+    return int(data["claims"]), float(data["seconds"]), peak_kb / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--claims", type=int, default=100_000, help="claims in the mixed batch (>= 100,000)")
+    ap.add_argument("--cart-claims", type=int, default=20_000, help="claims in the all-CAR-T batch")
+    ap.add_argument("--pyx12-claims", type=int, default=2_000, help="claims in the slice pyx12 reads")
+    ap.add_argument("--rss-claims", type=int, default=1_000_000, help="claims in the peak-RSS run (0 = skip)")
+    args = ap.parse_args()
+
+    from cartcode.batch import iter_columns
+    from cartcode.kb.loader import load_kb
+    from cartcode.prefilter import bundled_pattern
+
+    load_kb()
+    bundled_pattern()
+    rows: list[tuple[str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="cartcode-bench-") as tmp_s:
+        tmp = Path(tmp_s)
+        mixed = synth837.write(tmp / "mixed.837", args.claims, cart_fraction=0.01)
+        sliced = synth837.write(tmp / "slice.837", args.pyx12_claims, cart_fraction=0.01)
+        cart = synth837.write(tmp / "cart.837", args.cart_claims, cart_fraction=1.0)
+        size_mb = mixed.stat().st_size / 1e6
+        # warm the caches (file pages, imports, rule indexes) the same way for everyone
+        raw_floor(mixed)
+        sum(len(c) for c in iter_columns(sliced))
+        gc.collect()
+
+        n_raw, t_raw = raw_floor(mixed)
+        n_chk, t_chk = ours_check_only(mixed)
+        n_ours, t_ours = ours(mixed, tmp / "out-mixed")
+        n_pyx, t_pyx = pyx12_rate(sliced)
+        n_cart, t_cart = ours(cart, tmp / "out-cart")
+        assert n_raw == n_ours == n_chk == args.claims, (n_raw, n_ours, n_chk)
+        assert n_cart == args.cart_claims and n_pyx == args.pyx12_claims, (n_cart, n_pyx)
+        r_raw, r_ours, r_chk = n_raw / t_raw, n_ours / t_ours, n_chk / t_chk
+        r_pyx, r_cart = n_pyx / t_pyx, n_cart / t_cart
+        rows += [
+            ("mixed batch", f"{args.claims:,} claims, 1% CAR-T, {size_mb:.0f} MB, 837P"),
+            ("raw floor (read + split + count CLM)", f"{r_raw:,.0f} claims/s"),
+            ("pyx12 X12ContextReader 2300 loops", f"{r_pyx:,.0f} claims/s ({n_pyx:,}-claim slice)"),
+            ("ours: cartcode batch, end to end", f"{r_ours:,.0f} claims/s"),
+            ("ours: check path only (no files)", f"{r_chk:,.0f} claims/s"),
+            ("ours / pyx12 (floor >= 200x)", f"{r_ours / r_pyx:,.0f}x"),
+            ("ours / raw floor (floor >= 40%)", f"{100 * r_ours / r_raw:.0f}%"),
+            ("all-CAR-T batch (floor >= 20,000/s)", f"{r_cart:,.0f} claims/s ({n_cart:,} claims)"),
+        ]
+        for f in (mixed, sliced, cart):
+            f.unlink()
+        if args.rss_claims:
+            big = synth837.write(tmp / "big.837", args.rss_claims, cart_fraction=0.01)
+            n_big, t_big, rss = rss_run(big, tmp / "out-big")
+            big.unlink()
+            rows += [
+                (f"{n_big:,}-claim run, one process", f"{n_big / t_big:,.0f} claims/s"),
+                ("peak RSS (floor < 200 MB)", f"{rss:.0f} MB"),
+            ]
+    width = max(len(k) for k, _ in rows)
+    print(f"{'measure':<{width}}  value")
+    print(f"{'-' * width}  {'-' * 40}")
+    for key, value in rows:
+        print(f"{key:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    main()

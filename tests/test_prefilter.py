@@ -1,0 +1,99 @@
+"""The CAR-T pre-filter: every code the KB holds is caught, in every format; ordinary claims are not."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from cartcode.prefilter import EXCLUDED_SYSTEMS, QUALIFIED, TOKEN_SYSTEMS, build_pattern, bundled_pattern, is_relevant
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+if str(ROOT) not in sys.path:  # bench/ holds the synthetic batch generator
+    sys.path.insert(0, str(ROOT))
+
+
+def _x12_forms(system: str, code: str) -> list[bytes]:
+    """How the code sits in an 837 (837P SV1 / 837I SV2 / HI composites, NTE)."""
+    bare = code.replace(".", "")
+    if system in ("CPT", "HCPCS"):
+        return [f"SV1*HC:{code}*5000*UN*1***1~".encode(), f"SV2*0874*HC:{code}:KX*5000*UN*1~".encode()]
+    if system == "ICD-10-PCS":
+        return [f"HI*BBR:{code}:D8:20250101~".encode(), f"HI*BBQ:{code}:D8:20250101*BBQ:02HV33Z~".encode()]
+    if system == "ICD-10-CM":
+        return [f"HI*ABK:C8338*ABF:{bare}~".encode(), f"HI*ABF:{bare}~".encode()]
+    if system == "revenue":
+        return [f"SV2*{code}*HC:99999*100*UN*1~".encode()]
+    if system in QUALIFIED:
+        return [f"HI*{QUALIFIED[system]}:{code}~".encode(), f"HI*{QUALIFIED[system]}:{code}:100~".encode()]
+    if system == "note":
+        return [f"NTE*ADD*{code}~".encode(), f"NTE*ADD*{code.upper()}~".encode()]
+    raise AssertionError(system)
+
+
+def _json_forms(system: str, code: str) -> list[bytes]:
+    forms = [json.dumps({"system": system, "code": code}).encode(), json.dumps({"code": code.lower()}).encode()]
+    if system == "revenue":
+        forms.append(json.dumps({"revenue_code": code.lstrip("0")}).encode())  # "874" as JSON may hold it
+    if system == "MS-DRG":
+        forms.append(json.dumps({"drg": code.lstrip("0")}).encode())
+    return forms
+
+
+def test_every_car_t_code_of_the_kb_is_matched(kb) -> None:  # type: ignore[no-untyped-def]
+    pattern = build_pattern(kb)
+    checked = 0
+    for row in kb.codes:
+        if row.system in EXCLUDED_SYSTEMS:
+            continue
+        for form in _x12_forms(row.system, row.code) + _json_forms(row.system, row.code):
+            assert pattern.search(form), (row.system, row.code, form)
+            checked += 1
+    systems = {row.system for row in kb.codes} - set(EXCLUDED_SYSTEMS)
+    assert systems <= set(TOKEN_SYSTEMS) | set(QUALIFIED) | {"note"}
+    assert checked > 100
+
+
+@pytest.mark.parametrize("code", [f"087{d}" for d in range(10)] + ["0891", "Z006", "Z00.6"])
+def test_the_families_the_brief_names(code: str) -> None:
+    assert is_relevant(f"SV2*{code}*HC:99213*1*UN*1~".encode())
+    assert is_relevant(json.dumps({"code": code}).encode())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"SV1*HC:138228*10*UN*1~",  # a longer number that contains a code
+        b"SV1*HC:38228X*10*UN*1~",
+        b"HI*ABK:XW033C71~",
+        b"CLM*A1*30***11:B:1*Y*A*Y*Y~",  # 30 as an amount is not condition code 30
+        b"HI*BH:90:D8:20250101~",  # occurrence code 90 is not condition code 90
+        b"N4*MIAMI*FL*33111~",
+        b"SV1*HC:99213:KX*10*UN*1~",  # KX alone is not CAR-T
+    ],
+)
+def test_near_misses_are_not_matched(text: bytes) -> None:
+    assert not is_relevant(text)
+
+
+SAMPLES = sorted((SHARED / "x12").glob("*/*.*")) + sorted((SHARED / "fhir").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", [p for p in SAMPLES if p.suffix != ".md" and p.parent.name != "licenses"],
+                         ids=lambda p: p.name)
+def test_ordinary_shared_samples_are_not_matched(path: Path) -> None:
+    assert bundled_pattern().search(path.read_bytes()) is None
+
+
+def test_ordinary_claims_of_the_synthetic_batch_are_cleared_and_car_t_claims_are_not() -> None:
+    from bench import synth837
+
+    pattern = bundled_pattern()
+    data = b"".join(synth837.generate(400, cart_fraction=0.05))
+    claims = data.split(b"HL*")[2:]
+    relevant = [c for c in claims if pattern.search(c)]
+    cart = [c for c in claims if b"CLM*CAR" in c]
+    assert relevant == cart and len(cart) == 20
