@@ -103,8 +103,14 @@ def _message(exc: ValidationError) -> tuple[str, str]:
 def resolve_product(name: str, kb: KB, where: str = "product") -> Product:
     product = kb.product(name)
     if product is None:
-        close = kb.product_close_matches(name)
-        hint = f"; did you mean: {', '.join(close)}?" if close else ""
+        shown: list[str] = []
+        for key in kb.product_close_matches(name):
+            match = kb.product(key)
+            brand = (match.brand or match.id) if match is not None else key
+            label = brand if key == brand.casefold() else f"{key} ({brand})"
+            if label not in shown:
+                shown.append(label)
+        hint = f"; did you mean: {', '.join(shown)}?" if shown else ""
         raise InputError(f"unknown product {name!r}{hint}", where=where)
     return product
 
