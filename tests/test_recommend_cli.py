@@ -60,7 +60,7 @@ def _assert_input_error(result: subprocess.CompletedProcess[str], *needles: str)
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr and result.stderr.startswith("cartcode: error:")
     for needle in needles:
-        assert needle in result.stderr, (needle, result.stderr)
+        assert needle.casefold() in result.stderr.casefold(), (needle, result.stderr)
 
 
 def test_exit_2_unknown_product_with_close_matches() -> None:
