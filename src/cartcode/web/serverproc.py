@@ -54,7 +54,7 @@ def running_server(
     """Start `cartcode serve --port 0 ARGS`, yield once it listens on loopback, stop it after.
 
     Without `host` the server's default address is used, so the wait also proves the default is
-    127.0.0.1."""
+    127.0.0.1. The port is read from uvicorn's INFO line: keep `--log-level` at info or debug."""
     env = {k: v for k, v in os.environ.items() if k != "CARTCODE_TOKEN"}
     if token is not None:
         env["CARTCODE_TOKEN"] = token  # through the environment, as a deployment would

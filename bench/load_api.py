@@ -1,0 +1,284 @@
+"""Load benchmark of `cartcode serve` (not a test): requests/s and p50/p99 latency for recommend and check.
+
+Starts `cartcode serve` on a free loopback port (or drives --url), then, per endpoint, sends
+requests at a fixed target rate for a bounded time from concurrent connections (open loop: each
+request has a scheduled send time, and its latency is measured from that time, so a slow server
+cannot hide its queue by slowing the client down; no coordinated omission).
+
+The client is a minimal HTTP/1.1 keep-alive client on asyncio streams: on this 2-core machine
+httpx's async client spent more CPU per request than the server, and the figures measured the
+client. This one costs a few tens of microseconds a request.
+
+    .venv/bin/python bench/load_api.py                      # 200 req/s, 10 s per endpoint
+    .venv/bin/python bench/load_api.py --rate 400 --duration 5 --json out.json
+
+Floor (issue 6): recommend p99 under 50 ms at 200 requests/s on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from urllib.parse import urlsplit
+
+ENCOUNTERS: list[dict[str, Any]] = [
+    {"setting": "inpatient", "date": "2025-06-01", "product": "Breyanzi", "route": "central", "payer": "medicare"},
+    {"setting": "outpatient", "date": "2025-03-10", "product": "Carvykti", "payer": "medicare"},
+    {"setting": "professional", "date": "2025-10-15", "product": "Kymriah", "payer": "medicare"},
+    {"setting": "inpatient", "date": "2025-11-15", "product": "axicabtagene ciloleucel", "payer": "medicare",
+     "clinical_trial": "this-product", "product_acquisition": "no-cost", "nct_number": "NCT01234567"},
+    {"setting": "inpatient", "date": "2021-03-01", "product": "Tecartus", "route": "central", "payer": "commercial"},
+]
+
+JSON_CLAIM = json.dumps({
+    "id": "BENCH-OP-1", "kind": "institutional", "type_of_bill": "131", "payer": "medicare",
+    "statement_from": "2025-03-10", "statement_to": "2025-03-10", "diagnoses": ["C83.30"],
+    "lines": [
+        {"revenue_code": "0874", "code": "0540T", "date": "2025-03-10", "units": 1, "charge": 1000},
+        {"revenue_code": "0891", "code": "Q2056", "date": "2025-03-10", "units": 1, "charge": 400000},
+    ],
+})
+
+X12_CLAIM = "~\n".join([
+    "ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *250601*1200*^*00501*000000001*0*T*:",
+    "GS*HC*SUBMITTER*RECEIVER*20250601*1200*1*X*005010X223A2",
+    "ST*837*0001*005010X223A2",
+    "BHT*0019*00*0001*20250601*1200*CH",
+    "NM1*41*2*GENERAL HOSPITAL*****46*123456789",
+    "PER*IC*BILLING*TE*5555550100",
+    "NM1*40*2*MEDICARE*****46*00120",
+    "HL*1**20*1",
+    "NM1*85*2*GENERAL HOSPITAL*****XX*1234567893",
+    "N3*1 MAIN ST",
+    "N4*ANYTOWN*TX*75001",
+    "REF*EI*123456789",
+    "HL*2*1*22*0",
+    "SBR*P*18*******MA",
+    "NM1*IL*1*DOE*JANE****MI*1EG4TE5MK73",
+    "N3*1 ELM ST",
+    "N4*ANYTOWN*TX*75001",
+    "DMG*D8*19500101*F",
+    "NM1*PR*2*MEDICARE*****PI*00120",
+    "CLM*BENCH-IP-1*401000***11:A:1**A*Y*Y",
+    "DTP*434*RD8*20250525-20250601",
+    "CL1*1*1*01",
+    "HI*ABK:C8330",
+    "HI*BBR:XW043N7:D8:20250528",
+    "NM1*71*1*ATTENDING*DOCTOR****XX*1234567893",
+    "LX*1",
+    "SV2*0891*HC:Q2054*400000*UN*1",
+    "DTP*472*D8*20250528",
+    "LX*2",
+    "SV2*0874**1000*UN*1",
+    "DTP*472*D8*20250528",
+    "SE*31*0001",
+    "GE*1*1",
+    "IEA*1*000000001",
+]) + "~\n"
+
+
+@dataclass
+class Result:
+    endpoint: str
+    target_rps: float
+    duration_s: float
+    sent: int
+    achieved_rps: float
+    ok: int
+    statuses: dict[str, int]
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+    server_cpu_ms_per_request: float | None  # user+system CPU of the server process / requests sent
+
+
+def _cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time of a process (Linux /proc), to report the server's cost per request
+    independently of how busy the machine is."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    import os
+
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _percentile(sorted_ms: Sequence[float], q: float) -> float:
+    if not sorted_ms:
+        return float("nan")
+    index = min(len(sorted_ms) - 1, max(0, round(q * len(sorted_ms)) - 1))
+    return sorted_ms[index]
+
+
+def _requests_for(endpoint: str) -> list[dict[str, Any]]:
+    """The request bodies an endpoint cycles through."""
+    if endpoint == "recommend":
+        return [{"url": "/v1/recommend", "content": json.dumps(e).encode(),
+                 "headers": {"Content-Type": "application/json"}} for e in ENCOUNTERS]
+    return [
+        {"url": "/v1/check", "content": JSON_CLAIM.encode(), "headers": {"Content-Type": "application/json"}},
+        {"url": "/v1/check", "content": X12_CLAIM.encode(), "headers": {"Content-Type": "text/plain"}},
+    ]
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection: send a request, read status, headers and body."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, raw: bytes) -> int:
+        if self.reader is None or self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        reader = self.reader
+        self.writer.write(raw)
+        status = int((await reader.readline()).split()[1])
+        length, chunked, close = 0, False, False
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
+            elif name == b"connection":
+                close = b"close" in value.lower()
+        if chunked:
+            while (size := int((await reader.readline()).split(b";")[0], 16)) > 0:
+                await reader.readexactly(size + 2)
+            await reader.readline()
+        else:
+            await reader.readexactly(length)
+        if close:
+            self.close()
+        return status
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+def _raw_request(host: str, body: dict[str, Any], token: str | None) -> bytes:
+    headers = {"Host": host, "Content-Length": str(len(body["content"])), **body["headers"]}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    head = f"POST {body['url']} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+    return head.encode() + body["content"]
+
+
+async def drive(base_url: str, endpoint: str, rate: float, duration: float, connections: int,
+                token: str | None, server_pid: int | None = None) -> Result:
+    url = urlsplit(base_url)
+    host, port = url.hostname or "127.0.0.1", url.port or 80
+    raws = [_raw_request(f"{host}:{port}", body, token) for body in _requests_for(endpoint)]
+    latencies: list[float] = []
+    statuses: Counter[str] = Counter()
+    total = int(rate * duration)
+    pool: asyncio.Queue[Connection] = asyncio.Queue()
+    for _ in range(connections):
+        conn = Connection(host, port)
+        for raw in raws:  # open and warm every connection outside the measurement
+            await conn.request(raw)
+        pool.put_nowait(conn)
+    cpu_before = _cpu_seconds(server_pid)
+    start = time.perf_counter() + 0.05
+
+    async def one(i: int) -> None:
+        scheduled = start + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        conn = await pool.get()  # waiting for a free connection counts: the clock started at `scheduled`
+        try:
+            statuses[str(await asyncio.wait_for(conn.request(raws[i % len(raws)]), timeout=30))] += 1
+        except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError, IndexError) as exc:
+            statuses[type(exc).__name__] += 1
+            conn.close()
+        finally:
+            pool.put_nowait(conn)
+        latencies.append((time.perf_counter() - scheduled) * 1000)
+
+    await asyncio.gather(*(one(i) for i in range(total)))
+    elapsed = time.perf_counter() - start
+    cpu_after = _cpu_seconds(server_pid)
+    cpu_ms = None if cpu_before is None or cpu_after is None else round((cpu_after - cpu_before) * 1000 / total, 3)
+    while not pool.empty():
+        pool.get_nowait().close()
+    ordered = sorted(latencies)
+    return Result(
+        endpoint=endpoint, target_rps=rate, duration_s=round(elapsed, 2), sent=total,
+        achieved_rps=round(total / elapsed, 1), ok=statuses.get("200", 0), statuses=dict(statuses),
+        p50_ms=round(statistics.median(ordered), 2), p90_ms=round(_percentile(ordered, 0.90), 2),
+        p99_ms=round(_percentile(ordered, 0.99), 2), max_ms=round(ordered[-1], 2),
+        server_cpu_ms_per_request=cpu_ms,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", help="drive a running server instead of starting one")
+    parser.add_argument("--token", help="bearer token of the server (--url)")
+    parser.add_argument("--rate", type=float, default=200.0, help="target requests/s per endpoint (default 200)")
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per endpoint (default 10)")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
+    parser.add_argument("--endpoints", default="recommend,check", help="comma list: recommend, check")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    args = parser.parse_args(argv)
+    if args.rate <= 0 or args.duration <= 0 or args.duration > 300 or args.connections < 1:
+        parser.error("--rate > 0, 0 < --duration <= 300 and --connections >= 1")
+
+    results: list[Result] = []
+    server_pid: int | None = None
+    with ExitStack() as stack:
+        if args.url:
+            base_url = args.url.rstrip("/")
+        else:
+            from cartcode.web.serverproc import running_server
+
+            server = stack.enter_context(running_server())  # log level info: an access line per request
+            base_url, server_pid = server.url, server.process.pid
+        print(f"cartcode serve at {base_url}: {args.rate:g} req/s for {args.duration:g} s per endpoint, "
+              f"{args.connections} connections (latency from each request's scheduled send time)")
+        print(f"{'endpoint':<10} {'sent':>6} {'req/s':>7} {'200s':>6} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
+              f"{'max ms':>8} {'cpu ms/req':>10}  statuses")
+        for endpoint in [e.strip() for e in args.endpoints.split(",") if e.strip()]:
+            if endpoint not in ("recommend", "check"):
+                parser.error(f"unknown endpoint {endpoint!r}")
+            result = asyncio.run(
+                drive(base_url, endpoint, args.rate, args.duration, args.connections, args.token, server_pid)
+            )
+            cpu = result.server_cpu_ms_per_request
+            results.append(result)
+            print(f"{result.endpoint:<10} {result.sent:>6} {result.achieved_rps:>7.1f} {result.ok:>6} "
+                  f"{result.p50_ms:>8.2f} {result.p90_ms:>8.2f} {result.p99_ms:>8.2f} {result.max_ms:>8.2f} "
+                  f"{'-' if cpu is None else f'{cpu:.2f}':>10}  {result.statuses}")
+    import os
+
+    load = os.getloadavg()
+    print(f"load average during the run: {load[0]:.2f} (1 min) on {os.cpu_count()} cores")
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
+    failed = any(r.ok != r.sent for r in results)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
