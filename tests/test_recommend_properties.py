@@ -54,6 +54,11 @@ def test_answers_are_valid_dated_and_cited(facts: dict[str, Any]) -> None:
         row = KB.code(code.system, code.code, day)
         assert row is not None, f"{code.system} {code.code} is not valid on {day}"
         assert code.sources and all(s in KB.sources for s in code.sources)
+        assert code.where, f"{code.system} {code.code} does not say where it goes on the claim"
+        if facts["setting"] == "professional":
+            assert "837I" not in code.where and "UB-04" not in code.where
+        else:
+            assert "837P" not in code.where and "CMS-1500" not in code.where
     for message in [*answer.warnings, *answer.notes]:
         assert all(s in KB.sources for s in message.sources)
     if facts.get("route"):
