@@ -60,3 +60,14 @@ def test_cli_text_json_and_exit_codes() -> None:
     assert data["codes"][0]["product"] == "carvykti"
     missing = cartcode("codes", "zzzz-not-a-thing")
     assert missing.returncode == 2 and "Traceback" not in missing.stderr and "nothing in the KB" in missing.stderr
+
+
+def test_code_names_the_decisions_that_recommend_it(kb: KB) -> None:
+    [row] = codes_answer(kb, "38228")["codes"]
+    assert "op-admin-autologous" in row["recommended_by"] and "pro-admin-autologous" in row["recommended_by"]
+    [pcs] = codes_answer(kb, "XW043N7")["codes"]
+    assert pcs["recommended_by"] == ["ip-pcs-admin"]
+    [cc90] = codes_answer(kb, "90")["codes"]
+    assert cc90["recommended_by"] == ["ip-expanded-access-cc90"]
+    [unused] = codes_answer(kb, "XW04368")["codes"]  # TCR-T: in the KB for MS-DRG 018 context only
+    assert "recommended_by" not in unused

@@ -73,8 +73,29 @@ def row_json(kb: KB, row: CodeRow) -> dict[str, Any]:
         "statuses": [_status_json(s) for s in row.statuses],
         "sources": [{"id": s, "title": kb.source(s).title} for s in row.sources],
         "confidence": row.confidence, "date_confidence": row.date_confidence, "note": row.note,
+        "recommended_by": used_by(kb, row),
     }
     return {k: v for k, v in data.items() if v not in (None, [])}
+
+
+def used_by(kb: KB, row: CodeRow) -> list[str]:
+    """The recommend decisions that name this code (literally, or through the selector that picks it)."""
+    selectors = {"admin": ["pcs-admin", "admin-cpt"], "product": ["product-hcpcs"],
+                 "collection": ["prep-cpt"], "processing": ["prep-cpt"], "receipt": ["prep-cpt"],
+                 "car-t": ["drg"], "pre-drg018": ["drg"]}
+    picked_by = set(selectors.get(row.role or "", []))
+    if row.system == "ICD-10-PCS":
+        picked_by &= {"pcs-admin"}
+    elif row.system == "CPT":
+        picked_by -= {"pcs-admin"}
+    out: list[str] = []
+    for decision in kb.decisions:
+        for emit in decision.emit:
+            literal = emit.system == row.system and emit.code == row.code
+            selected = emit.select in picked_by and (emit.select != "prep-cpt" or emit.param == row.role)
+            if (literal or selected) and decision.id not in out:
+                out.append(decision.id)
+    return out
 
 
 def product_json(kb: KB, product: Product) -> dict[str, Any]:
@@ -136,6 +157,8 @@ def render(answer: dict[str, Any]) -> None:
                 parts.append(f"{status['kind']} {status['value']} ({_period(status)}; {status['confidence']})")
             if row.get("note"):
                 parts.append(f"note: {row['note']}")
+            if row.get("recommended_by"):
+                parts.append("recommend decisions: " + ", ".join(row["recommended_by"]))
             sources = "; ".join(f"{s['id']}: {s['title']}" for s in row["sources"])
             label = row["confidence"] + (f", dates {row['date_confidence']}" if row.get("date_confidence") else "")
             table.add_row(row["code"], row["system"], _period(row), "\n".join(parts), f"{sources} ({label})")
