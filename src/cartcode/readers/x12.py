@@ -24,7 +24,7 @@ import contextlib
 import gzip
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -32,7 +32,7 @@ from typing import BinaryIO, Literal
 from cartcode.findings import Fix
 from cartcode.model import Claim, ClaimError, ClaimKind, ClaimSource, InputNote, Location
 from cartcode.readers.x12_claim import ClaimReadError, Context, Segment, build_claim, where
-from cartcode.readers.x12_models import construct
+from cartcode.readers.x12_models import construct, minimal_claim
 from cartcode.readers.x12_tokenizer import (
     Delimiters,
     X12SyntaxError,
@@ -44,6 +44,8 @@ from cartcode.readers.x12_tokenizer import (
 __all__ = ["apply_fixes", "iter_files", "kind_of_version", "read", "read_stream"]
 
 Item = Claim | ClaimError
+Skipped = Callable[[int, str], None]
+_Skip = tuple[int, str, ClaimKind]  # a prefiltered-out claim reported through `skipped`
 Severity = Literal["error", "warning", "info"]
 BLOCK_SIZE = 8 << 20
 
@@ -61,7 +63,7 @@ def kind_of_version(version: str) -> ClaimKind | None:
 
 @dataclass(slots=True)
 class _Patterns:
-    structure: re.Pattern[bytes]
+    clm: re.Pattern[bytes]  # CLM<element>CLM01: a literal prefix, which re scans for fast
     hl: re.Pattern[bytes]
     bad_segment: re.Pattern[bytes]
 
@@ -69,13 +71,100 @@ class _Patterns:
 def _patterns(d: Delimiters) -> _Patterns:
     t, e = re.escape(d.segment), re.escape(d.element)
     not_te = b"[^" + t + e + b"]"
-    structure = re.compile(
-        t + rb"[ \t\r\n]*(?:(CLM)(?:" + e + b"(" + not_te + rb"*))?|(SE|ST|GS|GE|IEA|ISA))(?=" + e + b"|" + t + rb"|\Z)"
-    )
+    clm = re.compile(b"CLM" + e + b"(" + not_te + b"*)")
     # A segment start whose identifier is not 2-3 upper-case letters/digits (empty segment,
     # lower case, 4 characters...). Only evaluated where a claim is read in full.
     bad = re.compile(t + rb"[ \t\r\n]*(?=[^ \t\r\n])(?![A-Z][A-Z0-9]{1,2}(?:" + e + b"|" + t + b"))")
-    return _Patterns(structure, segment_start_pattern(d, "HL"), bad)
+    return _Patterns(clm, segment_start_pattern(d, "HL"), bad)
+
+
+_WALKED_TAGS = frozenset(("GS", "GE", "IEA", "ISA", "ST", "SE"))
+
+
+def _at_segment_start(buf: bytes, p: int, term: bytes) -> bool:
+    if p == 0:
+        return True
+    prev = buf[p - 1 : p]
+    if prev == term:
+        return True
+    while prev in (b"\n", b"\r", b" ", b"\t") and p > 1:
+        p -= 1
+        prev = buf[p - 1 : p]
+    return prev == term or (p <= 1 and prev in (b"\n", b"\r", b" ", b"\t"))
+
+
+def _find_segment(buf: bytes, marker: bytes, pos: int, term: bytes) -> int:
+    """Offset of the next segment starting with `marker` at or after `pos`, or len(buf)."""
+    p = buf.find(marker, pos)
+    while p >= 0 and not _at_segment_start(buf, p, term):
+        p = buf.find(marker, p + 1)
+    return len(buf) if p < 0 else p
+
+
+def _walk_envelope(buf: bytes, pos: int, d: Delimiters) -> Iterator[tuple[str, int, bytes | None]]:
+    """Envelope segments that follow one another from `pos` (after an SE: GE, IEA, ISA, GS, ST)."""
+    n = len(buf)
+    term, el = d.segment, d.element
+    while True:
+        p = skip_whitespace(buf, pos)
+        if p >= n:
+            return
+        tag_end = p
+        while tag_end < n and tag_end - p < 4 and buf[tag_end : tag_end + 1] not in (el, term):
+            tag_end += 1
+        tag = buf[p:tag_end].decode("latin-1")
+        if tag not in _WALKED_TAGS or (tag == "ISA" and buf[p + 3 : p + 4].isalnum()):
+            return
+        yield tag, p, None
+        end = buf.find(term, p)
+        if end < 0:
+            return
+        pos = end + 1
+
+
+def _marks(buf: bytes, pos: int, d: Delimiters, pats: _Patterns) -> Iterator[tuple[str, int, bytes | None]]:
+    """(tag, offset, CLM01) for every CLM and envelope segment from `pos` (a terminator), in order.
+
+    CLM is found by a regex with a literal prefix (re scans for it fast), ST and SE with
+    `bytes.find`; the other envelope segments (GE, IEA, ISA, GS) are read one by one where
+    they must be: right after an SE, or at the start of an interchange. The consumer stops
+    iterating on ISA and IEA (new delimiters) and starts a new walk."""
+    term = d.segment
+    n = len(buf)
+    se_marker, st_marker = b"SE" + d.element, b"ST" + d.element
+    last = -1
+    for item in _walk_envelope(buf, pos + 1, d):
+        last = item[1]
+        yield item
+    start = pos if last < 0 else buf.find(term, last)
+    next_se = _find_segment(buf, se_marker, start, term)
+    next_st = _find_segment(buf, st_marker, start, term)
+
+    def boundaries(before: int) -> Iterator[tuple[str, int, bytes | None]]:
+        nonlocal next_se, next_st
+        while next_se < before or next_st < before:
+            if next_st < next_se:
+                yield "ST", next_st, None
+                next_st = _find_segment(buf, st_marker, next_st + 3, term)
+                continue
+            yield "SE", next_se, None
+            after = buf.find(term, next_se)
+            resume = n if after < 0 else after + 1
+            for item in _walk_envelope(buf, resume, d):
+                if item[0] == "SE":
+                    break
+                resume = buf.find(term, item[1]) + 1 or n
+                yield item
+            next_se = _find_segment(buf, se_marker, resume, term)
+            next_st = _find_segment(buf, st_marker, resume, term)
+
+    for m in pats.clm.finditer(buf, start):
+        c = m.start()
+        if next_se < c or next_st < c:
+            yield from boundaries(c)
+        if buf[c - 1 : c] == term or _at_segment_start(buf, c, term):
+            yield "CLM", c, m.group(1)
+    yield from boundaries(n)
 
 
 @dataclass(slots=True)
@@ -95,6 +184,7 @@ class _Transaction:
 class _Scanner:
     file: str
     prefilter: re.Pattern[bytes] | None
+    skipped: Skipped | None = None
     index: int = 0
     # interchange state
     delims: Delimiters | None = None
@@ -116,7 +206,7 @@ class _Scanner:
     # a claim whose end is not known yet: (tag offset, CLM01 bytes)
     pending: tuple[int, bytes] | None = None
     # the last item, held back so that trailing envelope problems (SE/GE/IEA) can be attached
-    held: Item | None = None
+    held: Item | _Skip | None = None
     held_in_transaction: bool = False
     pending_notes: list[InputNote] = field(default_factory=list)
     ctx_cache: tuple[int, str | None, Location | None] | None = None
@@ -154,9 +244,18 @@ class _Scanner:
         return construct(InputNote, rule=rule, severity=severity, message=message, loc=loc)
 
     # -- emitting ----------------------------------------------------------------------------
-    def emit(self, item: Item) -> Iterator[Item]:
+    def release(self, held: Item | _Skip) -> Iterator[Item]:
+        if isinstance(held, tuple):
+            assert self.skipped is not None
+            self.skipped(held[0], held[1])
+        else:
+            yield held
+
+    def emit(self, item: Item | _Skip | None) -> Iterator[Item]:
+        if item is None:
+            return
         if self.held is not None:
-            yield self.held
+            yield from self.release(self.held)
         self.held = item
         self.held_in_transaction = True
         self.index += 1
@@ -166,6 +265,9 @@ class _Scanner:
         if not notes:
             return
         held = self.held
+        if isinstance(held, tuple) and self.held_in_transaction:
+            # a skipped claim that now has something to report becomes a minimal claim
+            held = self.held = minimal_claim(held[1], held[2], "x12", self.file, held[0])
         if isinstance(held, Claim) and self.held_in_transaction:
             held.input_notes.extend(notes)
         elif isinstance(held, ClaimError) and self.held_in_transaction:
@@ -215,27 +317,36 @@ class _Scanner:
             pats = self.pats
             assert pats is not None and self.delims is not None
             restart = False
-            for m in pats.structure.finditer(buf, pos):
-                if m.group(1) is not None:  # CLM
+            for tag, start, clm_id in _marks(buf, pos, self.delims, pats):
+                if clm_id is not None:  # CLM: the hot path, kept free of nested generators
                     if self.pending is not None:
-                        yield from self.finish_claim(buf, m.start(1))
+                        item = self.finish_claim(buf, start)
+                        if item is not None:
+                            held = self.held
+                            if held is not None:
+                                if isinstance(held, tuple):
+                                    assert self.skipped is not None
+                                    self.skipped(held[0], held[1])
+                                else:
+                                    yield held
+                            self.held = item
+                            self.held_in_transaction = True
+                            self.index += 1
                     st = self.st
                     if st is None:
                         self.pending_notes.append(
                             self.note(
                                 "X12-ENVELOPE",
                                 "CLM outside an ST..SE transaction",
-                                self.loc(buf, m.start(1), "CLM"),
+                                self.loc(buf, start, "CLM"),
                                 "error",
                             )
                         )
-                        st = self.st = _Transaction(m.start(1), 0, 0, "", "", None, "CLM outside an ST..SE transaction")
-                    self.pending = (m.start(1), m.group(2) or b"")
+                        st = self.st = _Transaction(start, 0, 0, "", "", None, "CLM outside an ST..SE transaction")
+                    self.pending = (start, clm_id)
                     continue
-                tag = m.group(3).decode()
-                start = m.start(3)
                 if self.pending is not None:
-                    yield from self.finish_claim(buf, start)
+                    yield from self.emit(self.finish_claim(buf, start))
                 if tag == "ST":
                     yield from self.open_transaction(buf, start)
                 elif tag == "SE":
@@ -260,7 +371,7 @@ class _Scanner:
                     break
             if not restart:
                 if self.pending is not None:
-                    yield from self.finish_claim(buf, n)
+                    yield from self.emit(self.finish_claim(buf, n))
                 if self.scanned_upto < n and self.st is not None:
                     # a block with no claim of its own (read_stream): its loops are still checked
                     self.scan_bad_segments(buf, self.scanned_upto, n, self.pending_notes)
@@ -449,7 +560,7 @@ class _Scanner:
             self.held_in_transaction = False
             yield from self.attach_trailing(notes)
         if self.held is not None:
-            yield self.held
+            yield from self.release(self.held)
             self.held = None
 
     # -- claims ------------------------------------------------------------------------------
@@ -463,7 +574,8 @@ class _Scanner:
             loc = self.loc(buf, p, tag)
             into.append(self.note("X12-SEGMENT", f"bad segment identifier {tag!r} at {where(loc)}", loc, "error"))
 
-    def finish_claim(self, buf: bytes, end: int) -> Iterator[Item]:
+    def finish_claim(self, buf: bytes, end: int) -> Item | _Skip | None:
+        """The pending claim, now that its end is known (None when its transaction is unreadable)."""
         assert self.pending is not None and self.pats is not None
         start, raw_id = self.pending
         self.pending = None
@@ -472,33 +584,27 @@ class _Scanner:
         st.claims += 1
         if st.problem is not None:
             st.lost += 1
-            return
+            return None
         kind = st.kind
         assert kind is not None
         prefilter = self.prefilter
         if prefilter is not None and prefilter.search(buf, start, end) is None:
             self.scanned_upto = end
-            yield from self.emit(self.minimal(raw_id, kind))
-            return
+            return self.minimal(raw_id, kind)
         hl = self.pats.hl.search(buf, start, end)
         if hl is not None:
             end = hl.start(1)
             if prefilter is not None and prefilter.search(buf, start, end) is None:
                 self.scanned_upto = end
-                yield from self.emit(self.minimal(raw_id, kind))
-                return
+                return self.minimal(raw_id, kind)
         item = self.full_claim(buf, start, end, raw_id, kind, st)
         self.scanned_upto = end
-        yield from self.emit(item)
+        return item
 
-    def minimal(self, raw_id: bytes, kind: ClaimKind) -> Claim:
-        claim = construct(
-            Claim,
-            id=raw_id.decode("latin-1"),
-            kind=kind,
-            format="x12",
-            source=construct(ClaimSource, file=self.file, index=self.index),
-        )
+    def minimal(self, raw_id: bytes, kind: ClaimKind) -> Claim | _Skip:
+        if self.skipped is not None and not self.pending_notes:
+            return (self.index, raw_id.decode("latin-1"), kind)
+        claim = minimal_claim(raw_id.decode("latin-1"), kind, "x12", self.file, self.index)
         if self.pending_notes:
             claim.input_notes.extend(self.pending_notes)
             self.pending_notes = []
@@ -608,11 +714,17 @@ class _Scanner:
 # -- public API ------------------------------------------------------------------------------
 
 
-def read(data: bytes, file: str, *, prefilter: re.Pattern[bytes] | None = None) -> Iterator[Item]:
-    """Every claim in `data` in input order (see the module docstring for `prefilter`)."""
+def read(
+    data: bytes, file: str, *, prefilter: re.Pattern[bytes] | None = None, skipped: Skipped | None = None
+) -> Iterator[Item]:
+    """Every claim in `data` in input order (see the module docstring for `prefilter`).
+
+    With `skipped`, a prefiltered-out claim is not yielded but reported as ``skipped(index, id)``
+    (in order with the yielded items): a batch then pays nothing for building it. A skipped
+    claim that carries a note (an envelope problem) is yielded as a minimal claim instead."""
     start = 3 if data[:3] == b"\xef\xbb\xbf" else 0
-    scanner = _Scanner(file, prefilter)
-    yield from scanner.feed(data[start:] if start else data, start, final=True)
+    scanner = _Scanner(file, prefilter, skipped)
+    return scanner.feed(data[start:] if start else data, start, final=True)
 
 
 def _last_cut(buf: bytes, delims: Delimiters | None) -> int:
@@ -649,13 +761,18 @@ def _last_cut(buf: bytes, delims: Delimiters | None) -> int:
 
 
 def read_stream(
-    stream: BinaryIO, file: str, *, prefilter: re.Pattern[bytes] | None = None, block_size: int = BLOCK_SIZE
+    stream: BinaryIO,
+    file: str,
+    *,
+    prefilter: re.Pattern[bytes] | None = None,
+    skipped: Skipped | None = None,
+    block_size: int = BLOCK_SIZE,
 ) -> Iterator[Item]:
     """Like :func:`read`, reading `stream` block by block: memory stays at a few blocks.
 
     Blocks are cut at the start of an HL 20/22 (or ISA) segment, so every claim and its subscriber
     loop are in the same block; the scanner carries the envelope state across blocks."""
-    scanner = _Scanner(file, prefilter)
+    scanner = _Scanner(file, prefilter, skipped)
     tail = b""
     base = 0
     first = True

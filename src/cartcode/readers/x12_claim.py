@@ -29,7 +29,7 @@ from cartcode.model import (
     Procedure,
     ValueCode,
 )
-from cartcode.readers.x12_models import construct
+from cartcode.readers.x12_models import construct, location
 
 # SBR09 claim filing indicator -> payer class (and Medicare part).
 # MA/MB are Medicare Part A/B. "16" is "Health Maintenance Organization (HMO) Medicare Risk", the
@@ -116,16 +116,7 @@ class Context:
 
 
 def loc_of(ctx: Context, seg: Segment, loop: str, element: str | None = None) -> Location:
-    return construct(
-        Location,
-        file=ctx.file,
-        segment=seg.ordinal,
-        line=seg.line,
-        loop=loop,
-        segment_id=seg.tag,
-        element=element,
-        offset=seg.offset,
-    )
+    return location(ctx.file, seg.ordinal, seg.line, loop, seg.tag, element, seg.offset)
 
 
 def where(loc: Location) -> str:

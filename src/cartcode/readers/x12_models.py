@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from cartcode.model import Claim, ClaimKind, ClaimSource, InputFormat, Location
+
 M = TypeVar("M", bound=BaseModel)
 
 _TEMPLATES: dict[type[BaseModel], tuple[dict[str, Any], list[tuple[str, Callable[[], Any]]]]] = {}
@@ -48,3 +50,71 @@ def construct(cls: type[M], **values: Any) -> M:
     _setattr(obj, "__pydantic_extra__", None)
     _setattr(obj, "__pydantic_private__", None)
     return obj
+
+
+_CLAIM_DEFAULTS, _CLAIM_FACTORIES = _template(Claim)
+_CLAIM_LISTS = tuple(name for name, factory in _CLAIM_FACTORIES if factory is list)
+_CLAIM_DICTS = tuple(name for name, factory in _CLAIM_FACTORIES if factory is dict)
+assert len(_CLAIM_LISTS) + len(_CLAIM_DICTS) == len(_CLAIM_FACTORIES)
+_MINIMAL_SET = frozenset(("id", "kind", "format", "source"))
+
+
+def minimal_claim(claim_id: str, kind: ClaimKind, fmt: InputFormat, file: str, index: int) -> Claim:
+    """A Claim with only id, kind, format and source: what a prefiltered-out claim costs.
+
+    The hot path of a batch of mostly non-CAR-T claims, hence specialised: about 1 µs."""
+    source = ClaimSource.__new__(ClaimSource)
+    _setattr(source, "__dict__", {"file": file, "index": index})
+    _setattr(source, "__pydantic_fields_set__", {"file", "index"})
+    _setattr(source, "__pydantic_extra__", None)
+    _setattr(source, "__pydantic_private__", None)
+    data = _CLAIM_DEFAULTS.copy()
+    for name in _CLAIM_LISTS:
+        data[name] = []
+    for name in _CLAIM_DICTS:
+        data[name] = {}
+    data["id"] = claim_id
+    data["kind"] = kind
+    data["format"] = fmt
+    data["source"] = source
+    obj = Claim.__new__(Claim)
+    _setattr(obj, "__dict__", data)
+    _setattr(obj, "__pydantic_fields_set__", set(_MINIMAL_SET))
+    _setattr(obj, "__pydantic_extra__", None)
+    _setattr(obj, "__pydantic_private__", None)
+    return obj
+
+
+def location(
+    file: str | None,
+    segment: int | None,
+    line: int | None,
+    loop: str | None,
+    segment_id: str | None,
+    element: str | None,
+    offset: int | None,
+) -> Location:
+    """An X12 Location, built directly (the readers' most frequent object)."""
+    obj = Location.__new__(Location)
+    _setattr(
+        obj,
+        "__dict__",
+        {
+            "file": file,
+            "path": None,
+            "segment": segment,
+            "line": line,
+            "loop": loop,
+            "segment_id": segment_id,
+            "element": element,
+            "offset": offset,
+        },
+    )
+    # Location is frozen: nothing adds to the fields-set, so one shared set serves every instance
+    _setattr(obj, "__pydantic_fields_set__", _LOCATION_SET)
+    _setattr(obj, "__pydantic_extra__", None)
+    _setattr(obj, "__pydantic_private__", None)
+    return obj
+
+
+_LOCATION_SET = {"file", "segment", "line", "loop", "segment_id", "element", "offset"}
