@@ -30,13 +30,29 @@ from cartcode.rules.context import Ctx, build_finding, index_for
 _SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
+_CHOSEN: dict[tuple[int, str, frozenset[str]], tuple[RuleSpec, ...]] = {}
+_KEEP: dict[int, tuple[RuleSpec, ...]] = {}  # keeps the rule tuples alive so their ids stay unique
+
+
+def _chosen(rules: tuple[RuleSpec, ...], setting: str, triggers: frozenset[str]) -> tuple[RuleSpec, ...]:
+    """The rules that can fire on a claim of this setting with these triggers (cached: a batch
+    sees few distinct combinations), so the hot path never calls a rule that would return at once."""
+    key = (id(rules), setting, triggers)
+    found = _CHOSEN.get(key)
+    if found is None:
+        _KEEP[id(rules)] = rules
+        found = tuple(
+            r for r in rules if setting in r.settings and (not r.needs or not r.needs.isdisjoint(triggers))
+        )
+        if len(_CHOSEN) < 10_000:
+            _CHOSEN[key] = found
+    return found
+
+
 @cache
-def _by_setting(rules: tuple[RuleSpec, ...]) -> dict[str, tuple[RuleSpec, ...]]:
-    """The rules that apply to each setting, so the hot path never tests a rule's settings."""
-    return {
-        setting: tuple(r for r in rules if setting in r.settings)
-        for setting in ("inpatient", "outpatient", "professional")
-    }
+def _rule_tuple(ids: tuple[str, ...]) -> tuple[RuleSpec, ...]:
+    by_id = {r.id: r for r in all_rules()}
+    return tuple(by_id[i] for i in ids)
 
 
 def _loc_key(finding: Finding) -> tuple[Any, ...]:
@@ -58,7 +74,8 @@ def check_claim(claim: Claim, kb: KB | None = None, rules: Sequence[RuleSpec] | 
     """The findings of every rule (or of `rules`) on one claim, sorted deterministically."""
     kb = kb if kb is not None else load_kb()
     ctx = Ctx(claim, kb, index_for(kb))
-    chosen = _by_setting(tuple(rules) if rules is not None else all_rules())[ctx.setting]
+    catalogue = all_rules() if rules is None else _rule_tuple(tuple(r.id for r in rules))
+    chosen = _chosen(catalogue, ctx.setting, ctx.triggers)
     findings: list[Finding] = []
     for spec in chosen:
         hits = spec.func(ctx)

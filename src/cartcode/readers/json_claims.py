@@ -5,7 +5,7 @@ its JSON path (``$.claims[0].lines[1].code``) so findings point at it. A claim t
 format fails alone (a :class:`ClaimError` naming the JSON path); the others are still read. Only
 a file that is not JSON at all is an :class:`~cartcode.errors.InputError`.
 
-The reader validates by hand and builds the models with ``model_construct``: it is on the hot path
+The reader validates by hand and builds the models without pydantic validation: it is on the hot path
 of `check` and `batch`, and pydantic validation of every nested value would cost more than all
 the rules together.
 """
@@ -17,7 +17,9 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from cartcode.codeformat import hcpcs_system, normalise
 from cartcode.errors import InputError
@@ -42,16 +44,51 @@ _PAYERS = ("medicare", "medicare-advantage", "medicaid", "commercial", "other")
 _FORMS = ("electronic", "paper")
 _DX_KINDS = ("principal", "admitting", "reason", "other")
 
-CLAIM_KEYS = frozenset({
-    "id", "kind", "type_of_bill", "place_of_service", "claim_form", "payer", "filing_indicator",
-    "medicare_part", "statement_from", "statement_to", "admission_date", "discharge_date",
-    "total_charge", "diagnoses", "procedures", "condition_codes", "value_codes", "occurrence_codes",
-    "notes", "lines", "drg", "admission_type", "admission_source", "patient_status", "comment",
-})
-LINE_KEYS = frozenset({
-    "revenue_code", "code", "system", "modifiers", "units", "charge", "date", "ndc",
-    "place_of_service", "diagnosis_pointers", "notes", "comment",
-})
+CLAIM_KEYS = frozenset(
+    {
+        "id",
+        "kind",
+        "type_of_bill",
+        "place_of_service",
+        "claim_form",
+        "payer",
+        "filing_indicator",
+        "medicare_part",
+        "statement_from",
+        "statement_to",
+        "admission_date",
+        "discharge_date",
+        "total_charge",
+        "diagnoses",
+        "procedures",
+        "condition_codes",
+        "value_codes",
+        "occurrence_codes",
+        "notes",
+        "lines",
+        "drg",
+        "admission_type",
+        "admission_source",
+        "patient_status",
+        "comment",
+    }
+)
+LINE_KEYS = frozenset(
+    {
+        "revenue_code",
+        "code",
+        "system",
+        "modifiers",
+        "units",
+        "charge",
+        "date",
+        "ndc",
+        "place_of_service",
+        "diagnosis_pointers",
+        "notes",
+        "comment",
+    }
+)
 # claim-level list fields: JSON key -> code system
 LIST_SYSTEMS = {
     "diagnoses": "ICD-10-CM",
@@ -70,8 +107,55 @@ class _Bad(Exception):
         self.path = path
 
 
+_DEFAULTS: dict[type[BaseModel], dict[str, Any]] = {}
+_FACTORIES: dict[type[BaseModel], list[tuple[str, Any]]] = {}
+M = TypeVar("M", bound=BaseModel)
+
+
+def _new(cls: type[M], **values: Any) -> M:
+    """``cls.model_construct(**values)`` at a fraction of the cost (the values are checked here).
+
+    pydantic's model_construct resolves every default on every call; a claim has dozens of
+    located values, so the defaults are resolved once per class and the instance is assembled
+    the way model_construct assembles it.
+    """
+    defaults = _DEFAULTS.get(cls)
+    if defaults is None:
+        defaults, factories = {}, []
+        for name, info in cls.model_fields.items():
+            if info.default_factory is not None:
+                factories.append((name, info.default_factory))
+            elif not info.is_required():
+                defaults[name] = info.default
+        _DEFAULTS[cls], _FACTORIES[cls] = defaults, factories
+    data = dict(defaults)
+    for name, factory in _FACTORIES[cls]:
+        if name not in values:
+            data[name] = factory()
+    data.update(values)
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", data)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
+
+
+_LOC_TEMPLATE: dict[str, Any] = dict.fromkeys(Location.model_fields)
+_LOC_SET = frozenset({"file", "path"})
+
+
 def _loc(file: str, path: str) -> Location:
-    return Location.model_construct(file=file, path=path)
+    # The commonest object of a claim (one per value): assembled directly from a template.
+    data = _LOC_TEMPLATE.copy()
+    data["file"] = file
+    data["path"] = path
+    obj = Location.__new__(Location)
+    object.__setattr__(obj, "__dict__", data)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(_LOC_SET))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
 
 
 def _str(value: Any, path: str, *, allow_int: bool = False) -> str:
@@ -159,9 +243,9 @@ def _notes(items: list[Any], path: str, file: str) -> list[Note]:
             _keys(item, frozenset({"text", "reference"}), p)
             text = _str(item.get("text"), f"{p}.text")
             reference = _opt_str(item, "reference", p)
-            out.append(Note.model_construct(text=text, reference=reference, loc=_loc(file, f"{p}.text")))
+            out.append(_new(Note, text=text, reference=reference, loc=_loc(file, f"{p}.text")))
         else:
-            out.append(Note.model_construct(text=_str(item, p), reference=None, loc=_loc(file, p)))
+            out.append(_new(Note, text=_str(item, p), reference=None, loc=_loc(file, p)))
     return out
 
 
@@ -172,8 +256,10 @@ def _line(obj: Any, number: int, path: str, file: str) -> Line:
     revenue = None
     if obj.get("revenue_code") is not None:
         text = _str(obj["revenue_code"], f"{path}.revenue_code", allow_int=True)
-        revenue = Coded.model_construct(
-            system="revenue", code=normalise("revenue", text.zfill(4) if text.isdigit() else text),
+        revenue = _new(
+            Coded,
+            system="revenue",
+            code=normalise("revenue", text.zfill(4) if text.isdigit() else text),
             loc=_loc(file, f"{path}.revenue_code"),
         )
     procedure = None
@@ -182,18 +268,19 @@ def _line(obj: Any, number: int, path: str, file: str) -> Line:
         system = obj.get("system") or hcpcs_system(text)
         if system not in ("CPT", "HCPCS"):
             raise _Bad(f"{path}.system", f"expected CPT or HCPCS, got {json.dumps(system)}")
-        procedure = Coded.model_construct(system=system, code=text, loc=_loc(file, f"{path}.code"))
+        procedure = _new(Coded, system=system, code=text, loc=_loc(file, f"{path}.code"))
     modifiers = []
     for i, item in enumerate(_list(obj, "modifiers", path)):
         text, _, p = _code_entry(item, f"{path}.modifiers[{i}]")
-        modifiers.append(Coded.model_construct(system="modifier", code=normalise("modifier", text), loc=_loc(file, p)))
+        modifiers.append(_new(Coded, system="modifier", code=normalise("modifier", text), loc=_loc(file, p)))
     pointers = []
     for i, item in enumerate(_list(obj, "diagnosis_pointers", path)):
         if not isinstance(item, int) or isinstance(item, bool) or item < 1:
             raise _Bad(f"{path}.diagnosis_pointers[{i}]", "expected a positive whole number")
         pointers.append(item)
     locs = {key: _loc(file, f"{path}.{key}") for key in ("units", "charge", "date", "ndc") if key in obj}
-    return Line.model_construct(
+    return _new(
+        Line,
         number=number,
         revenue_code=revenue,
         procedure=procedure,
@@ -230,10 +317,16 @@ def _claim(obj: Any, index: int, base: str, file: str) -> Claim:
         if extra:
             _keys(extra, frozenset({"code", "kind", "poa"}), p)
         dx_kind: Any = _enum(extra, "kind", p, _DX_KINDS) or ("principal" if i == 0 else "other")
-        diagnoses.append(Diagnosis.model_construct(
-            system="ICD-10-CM", code=normalise("ICD-10-CM", text), loc=_loc(file, cp), kind=dx_kind,
-            poa=_opt_str(extra, "poa", p),
-        ))
+        diagnoses.append(
+            _new(
+                Diagnosis,
+                system="ICD-10-CM",
+                code=normalise("ICD-10-CM", text),
+                loc=_loc(file, cp),
+                kind=dx_kind,
+                poa=_opt_str(extra, "poa", p),
+            )
+        )
     procedures = []
     for i, item in enumerate(_list(obj, "procedures", base)):
         p = f"{base}.procedures[{i}]"
@@ -243,54 +336,83 @@ def _claim(obj: Any, index: int, base: str, file: str) -> Claim:
         principal = extra.get("principal", i == 0)
         if not isinstance(principal, bool):
             raise _Bad(f"{p}.principal", "expected true or false")
-        procedures.append(Procedure.model_construct(
-            system="ICD-10-PCS", code=normalise("ICD-10-PCS", text), loc=_loc(file, cp),
-            date=_date(extra, "date", p), principal=principal,
-        ))
+        procedures.append(
+            _new(
+                Procedure,
+                system="ICD-10-PCS",
+                code=normalise("ICD-10-PCS", text),
+                loc=_loc(file, cp),
+                date=_date(extra, "date", p),
+                principal=principal,
+            )
+        )
     conditions = []
     for i, item in enumerate(_list(obj, "condition_codes", base)):
         text, extra, cp = _code_entry(item, f"{base}.condition_codes[{i}]")
         if extra:
             _keys(extra, frozenset({"code"}), f"{base}.condition_codes[{i}]")
-        conditions.append(
-            Coded.model_construct(system="condition", code=normalise("condition", text), loc=_loc(file, cp))
-        )
+        conditions.append(_new(Coded, system="condition", code=normalise("condition", text), loc=_loc(file, cp)))
     values = []
     for i, item in enumerate(_list(obj, "value_codes", base)):
         p = f"{base}.value_codes[{i}]"
         text, extra, cp = _code_entry(item, p)
         if extra:
             _keys(extra, frozenset({"code", "amount"}), p)
-        values.append(ValueCode.model_construct(
-            system="value", code=normalise("value", text), loc=_loc(file, cp),
-            amount=_opt_str(extra, "amount", p),
-        ))
+        values.append(
+            _new(
+                ValueCode,
+                system="value",
+                code=normalise("value", text),
+                loc=_loc(file, cp),
+                amount=_opt_str(extra, "amount", p),
+            )
+        )
     occurrences = []
     for i, item in enumerate(_list(obj, "occurrence_codes", base)):
         p = f"{base}.occurrence_codes[{i}]"
         text, extra, cp = _code_entry(item, p)
         if extra:
             _keys(extra, frozenset({"code", "date"}), p)
-        occurrences.append(OccurrenceCode.model_construct(
-            system="occurrence", code=normalise("occurrence", text), loc=_loc(file, cp), date=_date(extra, "date", p),
-        ))
+        occurrences.append(
+            _new(
+                OccurrenceCode,
+                system="occurrence",
+                code=normalise("occurrence", text),
+                loc=_loc(file, cp),
+                date=_date(extra, "date", p),
+            )
+        )
     drg = None
     if obj.get("drg") is not None:
-        drg = Coded.model_construct(
-            system="MS-DRG", code=normalise("MS-DRG", _str(obj["drg"], f"{base}.drg", allow_int=True)),
+        drg = _new(
+            Coded,
+            system="MS-DRG",
+            code=normalise("MS-DRG", _str(obj["drg"], f"{base}.drg", allow_int=True)),
             loc=_loc(file, f"{base}.drg"),
         )
     lines = [_line(item, i + 1, f"{base}.lines[{i}]", file) for i, item in enumerate(_list(obj, "lines", base))]
     scalar = (
-        "id", "kind", "type_of_bill", "place_of_service", "claim_form", "payer", "filing_indicator",
-        "medicare_part", "statement_from", "statement_to", "admission_date", "discharge_date", "total_charge",
+        "id",
+        "kind",
+        "type_of_bill",
+        "place_of_service",
+        "claim_form",
+        "payer",
+        "filing_indicator",
+        "medicare_part",
+        "statement_from",
+        "statement_to",
+        "admission_date",
+        "discharge_date",
+        "total_charge",
     )
     locs = {key: _loc(file, f"{base}.{key}") for key in scalar if key in obj}
-    return Claim.model_construct(
+    return _new(
+        Claim,
         id=claim_id,
         kind=kind,
         format="json",
-        source=ClaimSource.model_construct(file=file, index=index),
+        source=_new(ClaimSource, file=file, index=index),
         claim_form=_enum(obj, "claim_form", base, _FORMS) or "electronic",
         type_of_bill=tob,
         place_of_service=_opt_str(obj, "place_of_service", base),
@@ -341,7 +463,7 @@ def _claim_list(doc: Any, file: str) -> tuple[list[Any], str]:
         return claims, "$.claims"
     if isinstance(doc, dict):
         return [doc], ""
-    raise InputError("expected a claim object, {\"claims\": [...]} or a list of claims", where=file)
+    raise InputError('expected a claim object, {"claims": [...]} or a list of claims', where=file)
 
 
 def _path(prefix: str, index: int) -> str:
@@ -398,8 +520,8 @@ def _apply_list(holder: dict[str, Any], key: str, system: str, remove: list[str]
     items: list[Any] = holder.get(key) or []
     textual = system == "note"
     pairs = list(zip(remove, add, strict=False))
-    leftover_remove = remove[len(pairs):]
-    leftover_add = add[len(pairs):]
+    leftover_remove = remove[len(pairs) :]
+    leftover_add = add[len(pairs) :]
     for old, new in pairs:
         for i, entry in enumerate(items):
             code = _note_text(entry) if textual else _entry_code(entry, system)

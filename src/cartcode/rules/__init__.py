@@ -45,7 +45,7 @@ class Hit(NamedTuple):
 RuleFunc = Callable[["Ctx"], Iterable[Hit]]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity hash: the engine keys caches on rule tuples
 class RuleSpec:
     id: str
     name: str
@@ -55,6 +55,7 @@ class RuleSpec:
     func: RuleFunc
     module: str
     path: Path
+    needs: frozenset[str] = frozenset()  # claim triggers (Ctx.triggers), any of which makes it run
 
     @property
     def doc(self) -> str:
@@ -100,8 +101,11 @@ def rule(
     severity: Severity,
     sources: Iterable[str],
     settings: Iterable[str] = ALL_SETTINGS,
+    needs: Iterable[str] = (),
 ) -> Callable[[RuleFunc], RuleFunc]:
-    """Register a rule. `settings` limits it to claim settings so the engine skips it elsewhere."""
+    """Register a rule. `settings` limits it to claim settings and `needs` to claims with any of
+    those triggers (see :data:`cartcode.rules.context.TRIGGERS`; empty = every claim), so the
+    engine never calls a rule that could not fire."""
 
     def decorate(func: RuleFunc) -> RuleFunc:
         module = inspect.getmodule(func)
@@ -117,6 +121,7 @@ def rule(
             func=func,
             module=module.__name__ if module else func.__module__,
             path=path,
+            needs=frozenset(needs),
         )
         return func
 

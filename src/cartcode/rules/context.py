@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from cartcode.findings import CodeRef, Finding, Fix, Severity
 from cartcode.kb.loader import KB
@@ -60,6 +62,8 @@ class KbIndex:
         self.product_pattern = re.compile(rf"(?<![\w-])({alternation})(?![\w-])", re.IGNORECASE)
         self.note_codes = {row.code.casefold(): row for row in kb.codes if row.system == "note"}
         self._policy_cache: dict[tuple[str, dt.date], Policy | None] = {}
+        self._valid_cache: dict[tuple[str, str, dt.date], bool | None] = {}
+        self._where_cache: dict[tuple[tuple[str, Any], ...], tuple[CodeRow, ...]] = {}
 
     def row_on(self, system: str, code: str, day: dt.date | None) -> CodeRow | None:
         """The row valid on `day`; without a date, the newest row."""
@@ -72,6 +76,28 @@ class KbIndex:
             if row.valid_on(day):
                 return row
         return None
+
+    def valid(self, system: str, code: str, day: dt.date) -> bool | None:
+        """Whether a known code is valid on `day` (None: the KB does not know the code). Cached:
+        a batch asks about few codes on few dates."""
+        key = (system, code, day)
+        found = self._valid_cache.get(key, 0)
+        if found != 0:
+            return found  # type: ignore[return-value]
+        rows = self.rows.get((system, code))
+        result = None if not rows else any(r.valid_on(day) for r in rows)
+        if len(self._valid_cache) < 200_000:
+            self._valid_cache[key] = result
+        return result
+
+    def codes_where(self, **attrs: Any) -> tuple[CodeRow, ...]:
+        """kb.codes_where, cached per query (rules ask the same few questions)."""
+        key = tuple(sorted(attrs.items()))
+        found = self._where_cache.get(key)
+        if found is None:
+            found = tuple(self.kb.codes_where(**attrs))
+            self._where_cache[key] = found
+        return found
 
     def any_row(self, system: str, code: str) -> CodeRow | None:
         rows = self.rows.get((system, code))
@@ -149,8 +175,22 @@ class LineFacts:
         return self.row.role if self.row is not None else None
 
 
+# The claim triggers a rule may name in `needs` (see Ctx.triggers).
+TRIGGERS = frozenset({
+    "procedures", "car-t-pcs", "notes", "conditions", "values", "z00.6", "drg", "lines", "line:rev",
+    "line:admin", "line:product", "line:prep", "line:unlisted",
+})
+_LINE_TRIGGER = {ADMIN: "line:admin", "unlisted": "line:unlisted", **{r: "line:product" for r in PRODUCT_ROLES},
+                 **{r: "line:prep" for r in PREP_ROLES}}
+
+
 class Ctx:
-    """The facts of one claim that rules share."""
+    """The facts of one claim that rules share.
+
+    `lines` holds only the lines that can matter to a CAR-T rule: a procedure code the KB knows,
+    or a cell/gene therapy revenue code (087X, 089X); room and board or laboratory lines are
+    skipped once here instead of in every rule.
+    """
 
     __slots__ = (
         "_products",
@@ -164,6 +204,7 @@ class Ctx:
         "pcs_admin",
         "pcs_date",
         "setting",
+        "triggers",
     )
 
     def __init__(self, claim: Claim, kb: KB, ix: KbIndex) -> None:
@@ -172,15 +213,49 @@ class Ctx:
         self.ix = ix
         self.setting = claim.setting
         self.pcs_date = claim.discharge_or_through
+        triggers: set[str] = set()
         fallback = claim.statement_to or claim.statement_from or claim.discharge_date
-        self.lines = [LineFacts(line, line.date or fallback, ix) for line in claim.lines]
+        rows = ix.rows
+        lines: list[LineFacts] = []
+        has_notes = bool(claim.notes)
+        for line in claim.lines:
+            proc = line.procedure
+            rev = line.revenue_code
+            known = proc is not None and (proc.system, proc.code) in rows
+            if known or (rev is not None and rev.code[:3] in ("087", "089")):
+                lf = LineFacts(line, line.date or fallback, ix)
+                lines.append(lf)
+                if lf.row is not None and lf.row.role in _LINE_TRIGGER:
+                    triggers.add(_LINE_TRIGGER[lf.row.role])
+                if lf.rev is not None:
+                    triggers.add("line:rev")
+            if line.notes:
+                has_notes = True
+        self.lines = lines
         self.pcs_admin: list[tuple[Procedure, CodeRow]] = []
         for proc in claim.procedures:
-            row = ix.any_row("ICD-10-PCS", proc.code)
-            if row is not None and row.role == ADMIN:
-                self.pcs_admin.append((proc, row))
+            prow = ix.any_row("ICD-10-PCS", proc.code)
+            if prow is not None and prow.role == ADMIN:
+                self.pcs_admin.append((proc, prow))
         self.dx = {d.code for d in claim.diagnoses}
         self.cc = {c.code for c in claim.condition_codes}
+        if lines:
+            triggers.add("lines")
+        if claim.procedures:
+            triggers.add("procedures")
+        if self.pcs_admin:
+            triggers.add("car-t-pcs")
+        if has_notes:
+            triggers.add("notes")
+        if self.cc:
+            triggers.add("conditions")
+        if claim.value_codes:
+            triggers.add("values")
+        if "Z00.6" in self.dx:
+            triggers.add("z00.6")
+        if claim.drg is not None:
+            triggers.add("drg")
+        self.triggers = frozenset(triggers)
         payer = claim.payer
         fi = claim.filing_indicator
         # Original Medicare (Part A / Part B MACs); Medicare Advantage plans set their own rules.
@@ -239,6 +314,9 @@ class Ctx:
         return False
 
     def has_note(self, text: str) -> Note | None:
+        """The first note containing `text` (case-insensitive)."""
+        if "notes" not in self.triggers:
+            return None
         wanted = text.casefold()
         for note in self.claim.all_notes():
             if wanted in note.text.casefold():
@@ -283,8 +361,34 @@ class Ctx:
         ]
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def construct(cls: type[M], values: dict[str, Any]) -> M:
+    """A model from values that are already valid, without pydantic's per-field loop.
+
+    What ``model_construct`` does when every field is given, minus the generic machinery: it is
+    the cost of a finding in a batch (tests/test_rule_engine.py pins the result to the validated
+    model's).
+    """
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
+
+
+_REFS: dict[tuple[str, str], CodeRef] = {}  # CodeRef is frozen: one object per code is enough
+
+
 def ref(system: str, code: str) -> CodeRef:
-    return CodeRef(system=system, code=code)
+    found = _REFS.get((system, code))
+    if found is None:
+        found = construct(CodeRef, {"system": system, "code": code})
+        if len(_REFS) < 100_000:
+            _REFS[(system, code)] = found
+    return found
 
 
 def fix(
@@ -295,33 +399,41 @@ def fix(
     line: int | None = None,
     title: str | None = None,
 ) -> Fix:
-    return Fix(
-        remove=[ref(s, c) for s, c in remove],
-        add=[ref(s, c) for s, c in add],
-        safe=safe,
-        line=line,
-        title=title,
-    )
+    return construct(Fix, {
+        "remove": [ref(s, c) for s, c in remove],
+        "add": [ref(s, c) for s, c in add],
+        "safe": safe,
+        "line": line,
+        "title": title,
+    })
 
 
 def replace(system: str, old: str, new: str, *, safe: bool, line: int | None = None) -> Fix:
     return fix(remove=[(system, old)], add=[(system, new)], safe=safe, line=line, title=f"Replace {old} with {new}")
 
 
+def location_dict(loc: Location | None) -> dict[str, Any]:
+    """Location.as_dict() without pydantic's serializer (same result for this flat model)."""
+    if loc is None:
+        return {}
+    return {k: v for k, v in loc.__dict__.items() if v is not None}
+
+
 def build_finding(spec: RuleSpec, hit: Hit) -> Finding:
-    """The one place a Finding is built (rule metadata + the hit)."""
+    """The one place a rule's Finding is built (rule metadata + the hit)."""
     sources = list(spec.sources)
-    sources.extend(s for s in hit.sources if s not in sources)
-    return Finding(
-        rule=spec.id,
-        name=spec.name,
-        severity=hit.severity or spec.severity,
-        message=hit.message,
-        location=hit.loc.as_dict() if hit.loc is not None else {},
-        codes=[CodeRef(system=s, code=c) for s, c in hit.codes],
-        fix=hit.fix,
-        sources=sources,
-    )
+    if hit.sources:
+        sources.extend(s for s in hit.sources if s not in sources)
+    return construct(Finding, {
+        "rule": spec.id,
+        "name": spec.name,
+        "severity": hit.severity or spec.severity,
+        "message": hit.message,
+        "location": location_dict(hit.loc),
+        "codes": [ref(s, c) for s, c in hit.codes],
+        "fix": hit.fix,
+        "sources": sources,
+    })
 
 
 def fmt_date(day: dt.date | None) -> str:

@@ -57,9 +57,13 @@ def malformed_code(ctx: Ctx) -> Iterator[Hit]:
     ## References
     - astct-2025-04 (the guide: "All payers and providers must follow HIPAA code sets")
     """
+    seen = _SEEN
     for coded in ctx.claim.all_codes():
-        system = coded.system
-        if system in _SHAPES and not _ok(system, coded.code):
+        ok = seen.get((coded.system, coded.code))
+        if ok is None:
+            ok = coded.system not in _SHAPES or _ok(coded.system, coded.code)
+        if not ok:
+            system = coded.system
             yield Hit(
                 f"{coded.code!r} is not a well-formed {system} code (expected {_SHAPES[system]})",
                 coded.loc,

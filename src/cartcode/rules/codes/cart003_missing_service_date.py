@@ -9,7 +9,10 @@ from cartcode.rules import Hit, rule
 from cartcode.rules.context import Ctx
 
 
-@rule("CART003", "missing-service-date", severity=Severity.WARNING, sources=["fcso-oncology-table", "bms-claim"])
+@rule(
+    "CART003", "missing-service-date", severity=Severity.WARNING, sources=["fcso-oncology-table", "bms-claim"],
+    needs=["procedures", "lines"],
+)
 def missing_service_date(ctx: Ctx) -> Iterator[Hit]:
     """A CAR-T code whose validity cannot be judged because the claim gives no date for it.
 

@@ -44,9 +44,9 @@ def _check(ctx: Ctx, coded: Coded, day: dt.date | None, line: int | None, what: 
     if day is None:
         return None
     system, code = coded.system, coded.code
-    rows = ctx.ix.rows.get((system, code))
-    if not rows or any(r.valid_on(day) for r in rows):
-        return None
+    if ctx.ix.valid(system, code, day) is not False:
+        return None  # valid, or a code the KB does not hold (most diagnoses, room and board lines)
+    rows = ctx.ix.rows[(system, code)]
     if rows[0].role in _OWN_RULE_ROLES:
         return None
     first, last = rows[0].effective_from, rows[-1].effective_to
@@ -115,22 +115,28 @@ def code_outside_valid_period(ctx: Ctx) -> Iterator[Hit]:
     claim = ctx.claim
     pcs_day = ctx.pcs_date
     claim_day = pcs_day or claim.statement_from
+    valid = ctx.ix.valid
     for proc in claim.procedures:
-        hit = _check(ctx, proc, pcs_day, None, "discharge date")
-        if hit:
-            yield hit
-    for group in (claim.diagnoses, claim.condition_codes, claim.value_codes, claim.occurrence_codes):
-        for coded in group:
-            hit = _check(ctx, coded, claim_day, None, "claim date")
+        if pcs_day is not None and valid("ICD-10-PCS", proc.code, pcs_day) is False:
+            hit = _check(ctx, proc, pcs_day, None, "discharge date")
             if hit:
                 yield hit
+    if claim_day is not None:
+        for group in (claim.diagnoses, claim.condition_codes, claim.value_codes, claim.occurrence_codes):
+            for coded in group:
+                if valid(coded.system, coded.code, claim_day) is False:
+                    hit = _check(ctx, coded, claim_day, None, "claim date")
+                    if hit:
+                        yield hit
     if claim.drg is not None:
         hit = _check(ctx, claim.drg, pcs_day, None, "discharge date")
         if hit:
             yield hit
-    for lf in ctx.lines:
+    for lf in ctx.lines:  # the lines with a KB code or a cell therapy revenue code
         line = lf.line
         number = line.number
+        if lf.date is None:
+            continue
         if line.procedure is not None:
             hit = _check(ctx, line.procedure, lf.date, number, "date of service")
             if hit:

@@ -13,6 +13,7 @@ from cartcode.rules.context import Ctx, fix
 @rule(
     "CART501", "drg018-trial-adjustment", severity=Severity.WARNING,
     sources=["astct-2025-04", "ngs-coding-edits", "noridian-mm14247", "bms-abecma-billing"], settings=["inpatient"],
+    needs=["z00.6"],
 )
 def drg018_trial_adjustment(ctx: Ctx) -> Iterator[Hit]:
     """MS-DRG 018 with Z00.6 and a purchased product, but no "Diff Prod Clin Trial" note.

@@ -12,6 +12,7 @@ from cartcode.rules.context import Ctx, fix
 @rule(
     "CART504", "payer-only-condition-zc", severity=Severity.ERROR,
     sources=["hhs-cr13926"], settings=INSTITUTIONAL,
+    needs=["conditions"],
 )
 def payer_only_condition_zc(ctx: Ctx) -> Iterator[Hit]:
     """The payer-only condition code ZC reported by the provider.

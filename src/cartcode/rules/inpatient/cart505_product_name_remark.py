@@ -12,6 +12,7 @@ from cartcode.rules.context import Ctx
 @rule(
     "CART505", "product-name-remark", severity=Severity.INFO,
     sources=["fcso-ncd-11024"], settings=["inpatient"],
+    needs=["car-t-pcs"],
 )
 def product_name_remark(ctx: Ctx) -> Iterator[Hit]:
     """An inpatient Medicare CAR-T claim with no remark naming the product (First Coast).

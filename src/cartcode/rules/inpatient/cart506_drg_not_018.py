@@ -12,6 +12,7 @@ from cartcode.rules.context import Ctx, replace
 @rule(
     "CART506", "drg-not-018", severity=Severity.WARNING,
     sources=["astct-2025-04", "healthleaders-fy2021", "ngs-coding-edits"], settings=["inpatient"],
+    needs=["drg"],
 )
 def drg_not_018(ctx: Ctx) -> Iterator[Hit]:
     """An inpatient CAR-T claim that reports an MS-DRG other than 018.

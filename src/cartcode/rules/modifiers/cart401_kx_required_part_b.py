@@ -12,6 +12,7 @@ from cartcode.rules.context import ADMIN, Ctx, fix
 @rule(
     "CART401", "kx-required-part-b", severity=Severity.ERROR,
     sources=["cms-mm12177", "ngs-kx-detail", "ngs-kx-faq", "astct-2025-04"], settings=["professional"],
+    needs=["line:admin"],
 )
 def kx_required_part_b(ctx: Ctx) -> Iterator[Hit]:
     """Medicare Part B CAR-T administration without modifier KX during the REMS period.

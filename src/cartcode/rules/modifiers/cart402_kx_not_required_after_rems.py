@@ -12,6 +12,7 @@ from cartcode.rules.context import ADMIN, Ctx, fix
 @rule(
     "CART402", "kx-not-required-after-rems", severity=Severity.INFO,
     sources=["fcso-ncd-11024", "fda-rems-2025"], settings=["professional"],
+    needs=["line:admin"],
 )
 def kx_not_required_after_rems(ctx: Ctx) -> Iterator[Hit]:
     """KX on a Medicare Part B CAR-T administration line after the REMS ended.

@@ -12,6 +12,7 @@ from cartcode.rules.context import ADMIN, Ctx
 @rule(
     "CART403", "kx-needless-institutional", severity=Severity.INFO,
     sources=["ngs-kx-faq", "ngs-kx-detail", "astct-2025-04"], settings=INSTITUTIONAL,
+    needs=["line:admin"],
 )
 def kx_needless_institutional(ctx: Ctx) -> Iterator[Hit]:
     """KX on an institutional (Part A MAC) CAR-T administration line.

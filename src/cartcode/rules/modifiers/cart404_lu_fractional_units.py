@@ -15,6 +15,7 @@ _OFFICE = frozenset({"11", "49"})  # physician office, independent clinic
 @rule(
     "CART404", "lu-fractional-units", severity=Severity.WARNING,
     sources=["rccs-car-t", "hhs-ncd-11024"], settings=["professional"],
+    needs=["line:product"],
 )
 def lu_fractional_units(ctx: Ctx) -> Iterator[Hit]:
     """A CAR-T product billed by a Medicare physician office without the 0.1-unit LU convention.

@@ -13,6 +13,7 @@ from cartcode.rules.context import Ctx
 @rule(
     "CART203", "cell-kind-conflict", severity=Severity.ERROR,
     sources=["astct-2025-04", "fcso-ncd-11024"],
+    needs=["car-t-pcs", "notes", "line:product"],
 )
 def cell_kind_conflict(ctx: Ctx) -> Iterator[Hit]:
     """Allogeneic and autologous CAR-T on the same claim.

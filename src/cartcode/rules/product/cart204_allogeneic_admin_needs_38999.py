@@ -12,6 +12,7 @@ from cartcode.rules.context import ADMIN, Ctx, replace
 @rule(
     "CART204", "allogeneic-admin-needs-38999", severity=Severity.ERROR,
     sources=["astct-2025-04", "ama-cpt-2023", "fcso-ncd-11024"], settings=["outpatient", "professional"],
+    needs=["notes"],
 )
 def allogeneic_admin_needs_38999(ctx: Ctx) -> Iterator[Hit]:
     """Allogeneic CAR-T administration billed with the autologous CPT code.

@@ -12,6 +12,7 @@ from cartcode.rules.context import PREP_ROLES, Ctx, replace
 @rule(
     "CART205", "no-38999-for-autologous-prep", severity=Severity.ERROR,
     sources=["astct-2025-04", "ncci-manual"],
+    needs=["line:unlisted"],
 )
 def no_38999_for_autologous_prep(ctx: Ctx) -> Iterator[Hit]:
     """Unlisted 38999 reported for autologous cell collection or processing.
@@ -51,7 +52,7 @@ def no_38999_for_autologous_prep(ctx: Ctx) -> Iterator[Hit]:
         fix: Fix | None = None
         if role is not None:
             specific = [
-                r for r in ctx.kb.codes_where(system="CPT", role=role, cell_kind="autologous")
+                r for r in ctx.ix.codes_where(system="CPT", role=role, cell_kind="autologous")
                 if lf.date is None or r.valid_on(lf.date)
             ]
             if len(specific) == 1:

@@ -12,6 +12,7 @@ from cartcode.rules.context import ADMIN, PRODUCT_ROLES, Ctx, replace
 @rule(
     "CART206", "autologous-admin-as-unlisted", severity=Severity.ERROR,
     sources=["astct-2025-04", "ama-cpt-2023"], settings=["outpatient", "professional"],
+    needs=["line:unlisted"],
 )
 def autologous_admin_as_unlisted(ctx: Ctx) -> Iterator[Hit]:
     """An autologous CAR-T administration billed with the unlisted code 38999.
@@ -47,7 +48,7 @@ def autologous_admin_as_unlisted(ctx: Ctx) -> Iterator[Hit]:
         if lf.code != "38999" or (institutional and lf.rev != "0874"):
             continue
         admin = [
-            r for r in ctx.kb.codes_where(system="CPT", role=ADMIN, cell_kind="autologous")
+            r for r in ctx.ix.codes_where(system="CPT", role=ADMIN, cell_kind="autologous")
             if lf.date is not None and r.valid_on(lf.date)
         ]
         fix: Fix | None = None

@@ -12,6 +12,7 @@ from cartcode.rules.context import ADMIN, PREP_ROLES, Ctx, replace
 @rule(
     "CART301", "admin-on-0874", severity=Severity.ERROR,
     sources=["astct-2025-04", "cgs-cope22092", "bcbsnd-car-t"], settings=INSTITUTIONAL,
+    needs=["line:admin", "line:unlisted"],
 )
 def admin_on_0874(ctx: Ctx) -> Iterator[Hit]:
     """The CAR-T administration code on a revenue code other than 0874.

@@ -12,6 +12,7 @@ from cartcode.rules.context import PREP_ROLES, Ctx, replace
 @rule(
     "CART303", "prep-revenue-code", severity=Severity.WARNING,
     sources=["cgs-cope22092", "cha-car-t-billing", "nubc-cell-gene-2020"], settings=INSTITUTIONAL,
+    needs=["line:prep"],
 )
 def prep_revenue_code(ctx: Ctx) -> Iterator[Hit]:
     """A cell collection, processing or receipt code on the wrong revenue code.
@@ -43,7 +44,7 @@ def prep_revenue_code(ctx: Ctx) -> Iterator[Hit]:
         if row is None or row.role not in PREP_ROLES or lf.system != "CPT" or lf.rev in (None, "0891"):
             continue
         if by_role is None:
-            by_role = {r.role: r.code for r in ctx.kb.codes_where(system="revenue") if r.role in PREP_ROLES}
+            by_role = {r.role: r.code for r in ctx.ix.codes_where(system="revenue") if r.role in PREP_ROLES}
         wanted = by_role.get(row.role)
         if wanted is None or lf.rev == wanted:
             continue

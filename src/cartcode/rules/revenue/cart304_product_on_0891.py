@@ -12,6 +12,7 @@ from cartcode.rules.context import PRODUCT_ROLES, Ctx, replace
 @rule(
     "CART304", "product-on-0891", severity=Severity.ERROR,
     sources=["cha-car-t-billing", "ngs-coding-edits", "bcbsnd-car-t"], settings=INSTITUTIONAL,
+    needs=["line:product"],
 )
 def product_on_0891(ctx: Ctx) -> Iterator[Hit]:
     """The CAR-T product HCPCS code on a revenue code other than 0891.

@@ -13,6 +13,7 @@ from cartcode.rules.context import Ctx
 @rule(
     "CART305", "inpatient-product-charge", severity=Severity.ERROR,
     sources=["ngs-coding-edits", "astct-2025-04"], settings=["inpatient"],
+    needs=["car-t-pcs"],
 )
 def inpatient_product_charge(ctx: Ctx) -> Iterator[Hit]:
     """An inpatient CAR-T claim without the product charge on 0891, or with only a token charge.

@@ -13,6 +13,7 @@ from cartcode.rules.context import Ctx, fix
 @rule(
     "CART601", "clinical-trial-identifiers", severity=Severity.ERROR,
     sources=["iu-orafaq-69-6", "ufl-ctsi-medicare", "bms-abecma-billing"], settings=INSTITUTIONAL,
+    needs=["z00.6", "conditions", "values"],
 )
 def clinical_trial_identifiers(ctx: Ctx) -> Iterator[Hit]:
     """A Medicare clinical-trial claim missing one of Z00.6, condition code 30 or value code D4.

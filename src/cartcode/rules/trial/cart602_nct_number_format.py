@@ -15,6 +15,7 @@ _NCT = re.compile(r"^[0-9]{8}$")
 @rule(
     "CART602", "nct-number-format", severity=Severity.ERROR,
     sources=["iu-orafaq-69-6", "ufl-ctsi-medicare"], settings=INSTITUTIONAL,
+    needs=["values"],
 )
 def nct_number_format(ctx: Ctx) -> Iterator[Hit]:
     """Value code D4 whose amount is not an 8-digit NCT number.

@@ -12,6 +12,7 @@ from cartcode.rules.context import ADMIN, PRODUCT_ROLES, Ctx
 @rule(
     "CART603", "trial-line-modifiers", severity=Severity.WARNING,
     sources=["iu-orafaq-69-6", "ufl-ctsi-medicare"], settings=["outpatient"],
+    needs=["z00.6", "conditions", "values"],
 )
 def trial_line_modifiers(ctx: Ctx) -> Iterator[Hit]:
     """Outpatient clinical-trial CAR-T lines without modifier Q0 or Q1.

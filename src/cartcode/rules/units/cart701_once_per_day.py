@@ -18,6 +18,7 @@ _ROLES = frozenset({"collection", "admin"})
 @rule(
     "CART701", "once-per-day", severity=Severity.ERROR,
     sources=["ohiohima-2025-09", "icd10monitor-cart"], settings=["outpatient", "professional"],
+    needs=["line:admin", "line:prep"],
 )
 def once_per_day(ctx: Ctx) -> Iterator[Hit]:
     """38225 or 38228 (0537T, 0540T) reported more than once per day.

@@ -12,6 +12,7 @@ from cartcode.rules.context import PREP_ROLES, Ctx
 @rule(
     "CART702", "prep-codes-bundled", severity=Severity.INFO,
     sources=["aabb-2024-11-06", "aabb-2025-11-05", "nahri-2019-04"], settings=["outpatient", "professional"],
+    needs=["line:prep"],
 )
 def prep_codes_bundled(ctx: Ctx) -> Iterator[Hit]:
     """Cell collection and processing codes that Medicare does not pay separately.
