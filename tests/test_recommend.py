@@ -361,3 +361,12 @@ def test_nct_digits_accepted() -> None:
     assert answer.encounter["nct_number"] == "NCT01234567"
     with pytest.raises(InputError, match="nct_number"):
         run(setting="inpatient", date="2025-03-01", product="Yescarta", nct_number="NCT123")
+
+
+def test_before_fda_approval_is_flagged() -> None:
+    early = run(setting="inpatient", date="2024-10-15", product="Aucatzyl")
+    assert codes(early, "ICD-10-PCS") == ["XW0338A", "XW0438A"]
+    assert warnings_of(early, "before-approval")
+    assert not warnings_of(run(setting="inpatient", date="2024-10-15", product="Aucatzyl",
+                               clinical_trial="this-product"), "before-approval")
+    assert not warnings_of(run(setting="inpatient", date="2024-11-08", product="Aucatzyl"), "before-approval")

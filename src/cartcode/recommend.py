@@ -393,6 +393,13 @@ class _Builder:
     # -- warnings every answer owes ----------------------------------------------------------
     def finish(self) -> None:
         self._horizon()
+        approval = self.product.fda_approval
+        if approval is not None and self.day < approval and self.enc.clinical_trial == "none" \
+                and not self.enc.expanded_access:
+            self.warnings.append(Message(
+                kind="before-approval", sources=list(self.product.sources), confidence=self.product.confidence,
+                message=f"{self.day.isoformat()} is before {self._name()}'s FDA approval ({approval.isoformat()}): "
+                        "a use then is investigational; say so with clinical_trial or expanded_access"))
         self._policy_warnings()
         for code in self.codes:
             if code.confidence != "V-primary":
