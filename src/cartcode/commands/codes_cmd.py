@@ -174,9 +174,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Everything the KB knows about a code: periods, descriptions, predecessors and successors,
         statuses, sources and confidence. A query that is not a code searches descriptions and names."""
-        from cartcode.kb.loader import load_kb
+        from cartcode.commands.recommend_cmd import bundled_kb
 
-        answer = codes_answer(load_kb(), query)
+        answer = codes_answer(bundled_kb(), query)
         if format == OutputFormat.json:
             typer.echo(json.dumps(answer, indent=2))
         else:

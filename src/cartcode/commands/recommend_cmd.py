@@ -16,6 +16,8 @@ from cartcode.recommend import Answer
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from cartcode.kb.loader import KB
+
 
 class OutputFormat(StrEnum):
     text = "text"
@@ -38,6 +40,16 @@ def read_encounter_file(path: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InputError("the encounter must be a JSON object", where=f"{name}: $")
     return data
+
+
+def bundled_kb() -> KB:
+    """The bundled KB; a broken KB is reported like bad input (a message, exit 2), not a traceback."""
+    from cartcode.kb.loader import KBError, load_kb
+
+    try:
+        return load_kb()
+    except KBError as exc:
+        raise InputError(f"the bundled knowledge base is invalid: {exc}") from None
 
 
 def _bool_flag(value: str | None, name: str) -> bool | None:
@@ -70,7 +82,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Recommend the codes for a CAR-T encounter: procedure, revenue, modifier, condition, value
         codes and billing notes, with payment facts, warnings and the source of every code."""
-        from cartcode.kb.loader import load_kb
         from cartcode.recommend import recommend as run
 
         data: dict[str, Any] = read_encounter_file(encounter) if encounter else {}
@@ -81,7 +92,7 @@ def register(app: typer.Typer) -> None:
             "place_of_service": place_of_service, "nct_number": nct_number,
         }
         data.update({k: v for k, v in flags.items() if v is not None})  # flags override file fields
-        answer = run(data, load_kb())
+        answer = run(data, bundled_kb())
         if format == OutputFormat.json:
             typer.echo(json.dumps(answer.to_json(), indent=2))
         else:
