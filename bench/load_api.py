@@ -29,7 +29,6 @@ from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
-
 from urllib.parse import urlsplit
 
 ENCOUNTERS: list[dict[str, Any]] = [
@@ -125,15 +124,19 @@ def _percentile(sorted_ms: Sequence[float], q: float) -> float:
     return sorted_ms[index]
 
 
-def _requests_for(endpoint: str) -> list[dict[str, Any]]:
-    """The request bodies an endpoint cycles through."""
+@dataclass(frozen=True)
+class Req:
+    url: str
+    content: bytes
+    content_type: str
+
+
+def _requests_for(endpoint: str) -> list[Req]:
+    """The requests an endpoint cycles through."""
     if endpoint == "recommend":
-        return [{"url": "/v1/recommend", "content": json.dumps(e).encode(),
-                 "headers": {"Content-Type": "application/json"}} for e in ENCOUNTERS]
-    return [
-        {"url": "/v1/check", "content": JSON_CLAIM.encode(), "headers": {"Content-Type": "application/json"}},
-        {"url": "/v1/check", "content": X12_CLAIM.encode(), "headers": {"Content-Type": "text/plain"}},
-    ]
+        return [Req("/v1/recommend", json.dumps(e).encode(), "application/json") for e in ENCOUNTERS]
+    return [Req("/v1/check", JSON_CLAIM.encode(), "application/json"),
+            Req("/v1/check", X12_CLAIM.encode(), "text/plain")]
 
 
 class Connection:
@@ -176,12 +179,12 @@ class Connection:
         self.reader = self.writer = None
 
 
-def _raw_request(host: str, body: dict[str, Any], token: str | None) -> bytes:
-    headers = {"Host": host, "Content-Length": str(len(body["content"])), **body["headers"]}
+def _raw_request(host: str, req: Req, token: str | None) -> bytes:
+    headers = {"Host": host, "Content-Length": str(len(req.content)), "Content-Type": req.content_type}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    head = f"POST {body['url']} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
-    return head.encode() + body["content"]
+    head = f"POST {req.url} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+    return head.encode() + req.content
 
 
 async def drive(base_url: str, endpoint: str, rate: float, duration: float, connections: int,
