@@ -370,3 +370,28 @@ def test_before_fda_approval_is_flagged() -> None:
     assert not warnings_of(run(setting="inpatient", date="2024-10-15", product="Aucatzyl",
                                clinical_trial="this-product"), "before-approval")
     assert not warnings_of(run(setting="inpatient", date="2024-11-08", product="Aucatzyl"), "before-approval")
+
+
+def test_every_decision_row_fires_somewhere(kb: KB) -> None:
+    """No dead rows in decisions.yaml: each one applies to at least one encounter of a broad grid."""
+    fired: set[str] = set()
+    for setting, product, day, payer, trial, acq, ea, form, pos in itertools.product(
+        ["inpatient", "outpatient", "professional"], ["Kymriah", "Tecartus", "Aucatzyl", "autologous", "allogeneic"],
+        ["2020-12-01", "2021-06-01", "2023-03-01", "2024-03-01", "2025-03-01", "2025-08-01", "2026-03-01",
+         "2026-11-01"],
+        ["medicare", "medicare-advantage", "medicaid"], ["none", "this-product", "different-product"],
+        ["purchased", "no-cost"], [False, True], ["electronic"], ["facility", "office"],
+    ):
+        if pos == "office" and setting != "professional":
+            continue
+        try:
+            answer = recommend({"setting": setting, "product": product, "date": day, "payer": payer,
+                                "clinical_trial": trial, "product_acquisition": acq, "expanded_access": ea,
+                                "claim_form": form, "place_of_service": pos}, kb)
+        except InputError:
+            continue
+        for item in [*answer.codes, *answer.payment]:
+            fired.update(item.decisions)
+        fired.update(m.decision for m in [*answer.notes, *answer.warnings] if m.decision)
+    dead = [d.id for d in kb.decisions if d.id not in fired]
+    assert not dead, dead

@@ -72,6 +72,7 @@ class Message(BaseModel):
     kind: str | None = None
     sources: list[str]
     confidence: str | None = None
+    decision: str | None = None  # the decisions.yaml row it comes from, when it comes from one
 
 
 class Answer(BaseModel):
@@ -305,7 +306,7 @@ class _Builder:
         for emit in decision.emit:
             if emit.to == "notes" or emit.to == "warnings":
                 target = self.notes if emit.to == "notes" else self.warnings
-                target.append(Message(message=self._text(emit.use), kind=emit.kind,
+                target.append(Message(message=self._text(emit.use), kind=emit.kind, decision=decision.id,
                                       sources=_merge(decision.sources, emit.sources),
                                       confidence=_weakest(decision.confidence, emit.confidence)))
             elif emit.to == "codes":
