@@ -120,6 +120,9 @@ def is_generic(product: Product) -> bool:
 
 
 class _Builder:
+    """Collects one answer: matches decisions against the encounter, resolves their selectors on
+    the date, and adds the warnings every answer owes (weak evidence, horizon, weak switches)."""
+
     def __init__(self, kb: KB, enc: Encounter, product: Product) -> None:
         self.kb = kb
         self.enc = enc
