@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,22 @@ OUTPATIENT_0540T: dict[str, Any] = {
         {"revenue_code": "0891", "code": "Q2056", "date": "2025-03-10", "units": 1, "charge": 400000},
     ],
 }
+
+
+# An 837I discharged 2025-06-01 that still reports the pre-FY2022 generic code XW043C3.
+X12_DELETED_PCS = "~\n".join([
+    "ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *250601*1200*^*00501*000000001*0*T*:",
+    "GS*HC*SUBMITTER*RECEIVER*20250601*1200*1*X*005010X223A2", "ST*837*0001*005010X223A2",
+    "BHT*0019*00*0001*20250601*1200*CH", "NM1*41*2*GENERAL HOSPITAL*****46*123456789",
+    "PER*IC*BILLING*TE*5555550100", "NM1*40*2*MEDICARE*****46*00120", "HL*1**20*1",
+    "NM1*85*2*GENERAL HOSPITAL*****XX*1234567893", "N3*1 MAIN ST", "N4*ANYTOWN*TX*75001", "REF*EI*123456789",
+    "HL*2*1*22*0", "SBR*P*18*******MA", "NM1*IL*1*DOE*JANE****MI*1EG4TE5MK73", "N3*1 ELM ST",
+    "N4*ANYTOWN*TX*75001", "DMG*D8*19500101*F", "NM1*PR*2*MEDICARE*****PI*00120",
+    "CLM*CLM-X12-1*401000***11:A:1**A*Y*Y", "DTP*434*RD8*20250525-20250601", "CL1*1*1*01", "HI*ABK:C8330",
+    "HI*BBR:XW043C3:D8:20250528", "NM1*71*1*ATTENDING*DOCTOR****XX*1234567893", "LX*1",
+    "SV2*0891*HC:Q2054*400000*UN*1", "DTP*472*D8*20250528", "LX*2", "SV2*0874**1000*UN*1", "DTP*472*D8*20250528",
+    "SE*30*0001", "GE*1*1", "IEA*1*000000001",
+]) + "~\n"
 
 
 @pytest.fixture(scope="module")
@@ -140,12 +157,26 @@ def test_worksheet_then_check_in_chromium(page: Any, server: ServerProcess, arti
     expect(row).to_contain_text("38228")  # the fix
     expect(row).to_contain_text("$.lines[0].code")  # where
     rule_id = row.locator("a.rule").inner_text()
+    assert rule_id
     assert row.locator("ul.sources li").count() >= 1
     page.screenshot(path=str(artifacts / "check.png"), full_page=True)
 
+    # --- an X12 837I, pasted: the finding names the segment, loop and element
+    page.get_by_role("link", name="Check a claim").click()
+    page.get_by_label("Paste the claim").fill(X12_DELETED_PCS)
+    page.get_by_role("button", name="Check the claim").click()
+    expect(findings).to_contain_text("CLM-X12-1")
+    x12_row = findings.locator("tbody tr", has_text="XW043C3").first
+    expect(x12_row).to_contain_text("error")
+    expect(x12_row).to_contain_text("XW043N7")  # the replacement for this product, route and date
+    expect(x12_row).to_contain_text("loop 2300")
+    expect(x12_row).to_contain_text("HI01-2")
+    page.screenshot(path=str(artifacts / "check-x12.png"), full_page=True)
+    x12_row_rule = x12_row.locator("a.rule").inner_text()
+
     # --- the rule id links to the rule's documentation
-    row.locator("a.rule").click()
-    expect(page.locator("#doc-heading")).to_contain_text(rule_id)
+    x12_row.locator("a.rule").click()
+    expect(page.locator("#doc-heading")).to_contain_text(x12_row_rule)
     expect(page.locator("#doc-result")).to_contain_text("What it checks")
 
     assert (artifacts / "worksheet.png").stat().st_size > 10_000
@@ -174,4 +205,4 @@ def test_input_errors_are_shown_not_swallowed(page: Any, server: ServerProcess) 
     page.get_by_label("Product", exact=False).first.fill("Breyanzzi")
     page.get_by_role("button", name="Show the codes").click()
     alert = page.locator("#worksheet-result [role=alert]")
-    expect(alert).to_contain_text("breyanzi")  # the close match
+    expect(alert).to_contain_text(re.compile(r"did you mean.*breyanzi", re.IGNORECASE))  # the close match

@@ -7,6 +7,7 @@
   const $ = (id) => document.getElementById(id);
   const TOKEN_KEY = "cartcode.token";
   let sources = {}; // source id -> {title, address, publisher}
+  let ruleIds = null; // ids in the catalogue (null until loaded); reader notes such as X12-ENVELOPE are not rules
 
   // ------------------------------------------------------------------ small DOM helpers
   function el(tag, attrs, ...children) {
@@ -37,6 +38,7 @@
   }
 
   function ruleLink(rule) {
+    if (ruleIds && !ruleIds.has(rule)) return el("span", { class: "rule", text: rule });
     return el("a", { href: `#rule/${encodeURIComponent(rule)}`, class: "rule", text: rule });
   }
 
@@ -370,6 +372,11 @@
       }
     } catch (err) {
       $("kb-stamp").textContent = `Knowledge base: ${err.message}`;
+    }
+    try {
+      ruleIds = new Set((await api("GET", "/v1/rules")).rules.map((r) => r.id));
+    } catch (_err) {
+      ruleIds = null; // links for every id then; the docs view reports an unknown one
     }
   }
 
