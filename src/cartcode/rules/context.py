@@ -193,6 +193,7 @@ class Ctx:
     """
 
     __slots__ = (
+        "_notes",
         "_products",
         "cc",
         "claim",
@@ -263,6 +264,7 @@ class Ctx:
             payer is None and claim.medicare_part is not None
         )
         self._products: dict[str, Location | None] | None = None
+        self._notes: list[tuple[Note, str]] | None = None
 
     # -- products ----------------------------------------------------------------------------
     @property
@@ -274,7 +276,7 @@ class Ctx:
                 row = lf.row
                 if row is not None and row.product and row.role in PRODUCT_ROLES and lf.line.procedure is not None:
                     found.setdefault(row.product, lf.line.procedure.loc)
-            for note in self.claim.all_notes():
+            for note, _ in self.notes() if "notes" in self.triggers else ():
                 for match in self.ix.product_pattern.finditer(note.text):
                     pid = self.ix.name_to_product[match.group(1).casefold()]
                     found.setdefault(pid, note.loc)
@@ -313,13 +315,19 @@ class Ctx:
                 return True
         return False
 
+    def notes(self) -> list[tuple[Note, str]]:
+        """Every note (claim and line level) with its case-folded text, computed once."""
+        if self._notes is None:
+            self._notes = [(note, note.text.casefold()) for note in self.claim.all_notes()]
+        return self._notes
+
     def has_note(self, text: str) -> Note | None:
         """The first note containing `text` (case-insensitive)."""
         if "notes" not in self.triggers:
             return None
         wanted = text.casefold()
-        for note in self.claim.all_notes():
-            if wanted in note.text.casefold():
+        for note, folded in self.notes():
+            if wanted in folded:
                 return note
         return None
 

@@ -1,0 +1,119 @@
+"""The engine API other front ends call: check_claim, check, check_files, fix."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cartcode import engine
+from cartcode.findings import Finding, Report
+from cartcode.kb.loader import KB
+from cartcode.model import Claim, ClaimSource, InputNote, Location
+from cartcode.readers import json_claims
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "claims"
+
+
+def _claims() -> list[Claim]:
+    out: list[Claim] = []
+    for path in sorted(EXAMPLES.glob("*.json")):
+        out.extend(c for c in json_claims.read(path.read_bytes(), str(path)) if isinstance(c, Claim))
+    return out
+
+
+def test_claims_read_without_validation_are_valid_models() -> None:
+    for claim in _claims():
+        assert Claim.model_validate(claim.model_dump()) == claim
+
+
+def test_findings_built_fast_equal_validated_findings(kb: KB) -> None:
+    seen = 0
+    for claim in _claims():
+        for finding in engine.check_claim(claim, kb):
+            seen += 1
+            again = Finding.model_validate(finding.model_dump())
+            assert again.to_json() == finding.to_json()
+    assert seen >= 10
+
+
+def test_check_claim_is_sorted_and_deterministic(kb: KB) -> None:
+    for claim in _claims():
+        first = engine.check_claim(claim, kb)
+        assert [f.to_json() for f in first] == [f.to_json() for f in engine.check_claim(claim, kb)]
+        assert first == sorted(first, key=engine.sort_key)
+
+
+def test_check_accepts_bytes_text_and_paths(kb: KB) -> None:
+    path = EXAMPLES / "outpatient-mistakes.json"
+    by_path = engine.check(path, kb=kb)
+    by_bytes = engine.check(path.read_bytes(), filename=str(path), kb=kb)
+    by_text = engine.check(path.read_text(), filename=str(path), kb=kb)
+    assert by_path.to_json() == by_bytes.to_json() == by_text.to_json()
+    assert by_path.kb.edition == kb.edition
+    assert [c.source.index for c in by_path.claims] == [0, 1, 2]
+
+
+def test_check_files_keeps_file_and_claim_order(kb: KB) -> None:
+    files = sorted(EXAMPLES.glob("*.json"))
+    report = engine.check_files(files, kb=kb)
+    assert [c.source.file for c in report.claims][0] == str(files[0])
+    assert len(report.claims) == sum(len(list(json_claims.read(f.read_bytes(), str(f)))) for f in files)
+    assert report.exit_code == 1
+
+
+def test_a_claim_error_is_a_failed_result_and_exit_1(kb: KB) -> None:
+    data = json.dumps({"claims": [{"kind": "professional"}, {"kind": "nope"}]})
+    report = engine.check(data, filename="x.json", kb=kb)
+    assert [c.status for c in report.claims] == ["checked", "failed"]
+    assert report.claims[1].error and "$.claims[1].kind" in report.claims[1].error
+    assert report.exit_code == 1
+    clean = engine.check(json.dumps({"kind": "professional"}), kb=kb)
+    assert clean.exit_code == 0
+
+
+def test_reader_notes_are_reported_as_findings(kb: KB) -> None:
+    claim = Claim(
+        id="n", kind="professional", source=ClaimSource(file="x", index=0),
+        input_notes=[InputNote(rule="X12-ENVELOPE", message="SE count wrong", loc=Location(segment=9))],
+    )
+    (finding,) = engine.check_claim(claim, kb)
+    assert finding.rule == "X12-ENVELOPE" and finding.location == {"segment": 9}
+
+
+def test_fix_applies_only_safe_fixes(kb: KB) -> None:
+    path = EXAMPLES / "professional-claims.json"
+    report = engine.check(path, kb=kb)
+    fixed = engine.fix(path, None, report)
+    doc = json.loads(fixed)
+    assert doc["claims"][0]["lines"][0]["modifiers"] == ["KX"]  # CART401, safe
+    assert doc["claims"][1]["lines"][0]["modifiers"] == ["KX"]  # CART402 is unsafe: kept
+    assert doc["claims"][2]["lines"][0]["code"] == "38228"  # CART204 is unsafe: kept
+    again = engine.check(fixed, filename=str(path), kb=kb)
+    assert not any(f.rule == "CART401" for c in again.claims for f in c.findings)
+    clean = EXAMPLES / "outpatient-carvykti-clean.json"
+    assert engine.fix(clean, None, engine.check(clean, kb=kb)) == clean.read_bytes()
+
+
+def test_report_round_trips_through_json(kb: KB) -> None:
+    report = engine.check_files(sorted(EXAMPLES.glob("*.json")), kb=kb)
+    assert Report.model_validate(report.model_dump()).to_json() == report.to_json()
+
+
+def test_the_fast_shape_check_agrees_with_codeformat(kb: KB) -> None:
+    from cartcode.codeformat import is_well_formed
+    from cartcode.model import Coded
+    from cartcode.rules.codes import cart001_malformed_code as c001
+
+    lists = {"ICD-10-CM": c001._CM_LIST, "ICD-10-PCS": c001._PCS_LIST, "revenue": c001._REV_LIST,
+             "condition": c001._TWO_LIST, "value": c001._TWO_LIST, "modifier": c001._TWO_LIST,
+             "CPT": c001._CPT_LIST, "HCPCS": c001._HCPCS_LIST}
+    samples = {row.code for row in kb.codes} | {
+        "XW043NO", "3822", "Z006", "Z00.", "Z00.12345", "0874 ", "87", "K", "KXX", "Q20541", "W2041", "0540X", "38228",
+        "A0", "C83.38", "c83.38", "XW033I7", "",
+    }
+    for system, pattern in lists.items():
+        for code in samples:
+            if "," in code:
+                continue
+            item = Coded.model_construct(system=system, code=code)
+            assert c001._all_ok(pattern, [item]) == is_well_formed(system, code), (system, code)
