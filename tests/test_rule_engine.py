@@ -56,7 +56,8 @@ def test_check_accepts_bytes_text_and_paths(kb: KB) -> None:
 def test_check_files_keeps_file_and_claim_order(kb: KB) -> None:
     files = sorted(EXAMPLES.glob("*.json"))
     report = engine.check_files(files, kb=kb)
-    assert [c.source.file for c in report.claims][0] == str(files[0])
+    files_seen = [c.source.file for c in report.claims]
+    assert files_seen[0] == str(files[0]) and files_seen[-1] == str(files[-1])
     assert len(report.claims) == sum(len(list(json_claims.read(f.read_bytes(), str(f)))) for f in files)
     assert report.exit_code == 1
 
