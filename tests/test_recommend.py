@@ -11,7 +11,7 @@ import pytest
 from cartcode.encounter import Encounter, parse_encounter
 from cartcode.errors import InputError
 from cartcode.kb.loader import KB
-from cartcode.recommend import Answer, fiscal_year, recommend
+from cartcode.recommend import Answer, CodeItem, PaymentItem, fiscal_year, recommend
 from cartcode.schemas import load_schema
 
 
@@ -36,7 +36,8 @@ def test_done_when_breyanzi_central_inpatient() -> None:
     assert codes(answer, "ICD-10-PCS") == ["XW043N7"]
     drg = [p for p in answer.payment if p.system == "MS-DRG" and p.kind == "grouping"]
     assert [p.code for p in drg] == ["018"] and drg[0].fiscal_year == "FY2025"
-    for item in [by_code[("ICD-10-PCS", "XW043N7")], by_code[("revenue", "0874")], drg[0]]:
+    items: list[CodeItem | PaymentItem] = [by_code[("ICD-10-PCS", "XW043N7")], by_code[("revenue", "0874")], drg[0]]
+    for item in items:
         assert item.sources and item.confidence
 
 
@@ -390,7 +391,8 @@ def test_every_decision_row_fires_somewhere(kb: KB) -> None:
                                 "claim_form": form, "place_of_service": pos}, kb)
         except InputError:
             continue
-        for item in [*answer.codes, *answer.payment]:
+        traced: list[CodeItem | PaymentItem] = [*answer.codes, *answer.payment]
+        for item in traced:
             fired.update(item.decisions)
         fired.update(m.decision for m in [*answer.notes, *answer.warnings] if m.decision)
     dead = [d.id for d in kb.decisions if d.id not in fired]
