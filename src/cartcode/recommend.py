@@ -162,6 +162,8 @@ class _Builder:
             return False
         if any(self._policy_on(p) for p in when.policy_off):
             return False
+        if any(self.kb.policy(p, self.day) is None or self._policy_on(p) for p in when.policy_false):
+            return False
         return when.any_of is None or any(self.holds(sub) for sub in when.any_of)
 
     # -- selectors ---------------------------------------------------------------------------
@@ -302,7 +304,7 @@ class _Builder:
         # A decision that only warns already says what is uncertain; the others owe a word on
         # the strength of the dated switches they turned on.
         switches = [] if all(e.to == "warnings" for e in decision.emit) else \
-            [*decision.when.policy_on, *decision.when.policy_off]
+            [*decision.when.policy_on, *decision.when.policy_off, *decision.when.policy_false]
         for policy_id in switches:
             if policy_id not in self._policies_used:
                 self._policies_used.append(policy_id)

@@ -276,7 +276,7 @@ def _load_decisions(
         for source_id in [*dec.sources, *(s for e in dec.emit for s in e.sources)]:
             if source_id not in sources:
                 raise KBError(f"{where}: unknown source id {source_id!r} (not in sources.yaml)")
-        for policy_id in [*dec.when.policy_on, *dec.when.policy_off]:
+        for policy_id in [*dec.when.policy_on, *dec.when.policy_off, *dec.when.policy_false]:
             if policy_id not in policy_ids:
                 raise KBError(f"{where}: unknown policy {policy_id!r} (not in policies.yaml)")
         for product_id in dec.when.product or []:

@@ -156,6 +156,7 @@ class When(Row):
     place_of_service: list[PlaceOfService] | None = None
     policy_on: list[str] = Field(default_factory=list)  # policies with a truthy value on the date
     policy_off: list[str] = Field(default_factory=list)  # policies absent or falsy on the date
+    policy_false: list[str] = Field(default_factory=list)  # policies with a row on the date whose value is falsy
     any_of: list[When] | None = None  # at least one of these nested conditions holds
 
 
