@@ -71,3 +71,11 @@ def test_code_names_the_decisions_that_recommend_it(kb: KB) -> None:
     assert cc90["recommended_by"] == ["ip-expanded-access-cc90"]
     [unused] = codes_answer(kb, "XW04368")["codes"]  # TCR-T: in the KB for MS-DRG 018 context only
     assert "recommended_by" not in unused
+
+
+def test_no_argument_lists_every_code(kb: KB) -> None:
+    answer = codes_answer(kb, "")
+    assert answer["match"] == "all" and len(answer["codes"]) == len(kb.codes)
+    assert len(answer["products"]) == len(kb.products)
+    result = cartcode("codes", "--format", "json")
+    assert result.returncode == 0 and len(json.loads(result.stdout)["codes"]) == len(kb.codes)

@@ -110,8 +110,9 @@ def product_json(kb: KB, product: Product) -> dict[str, Any]:
 def codes_answer(kb: KB, query: str) -> dict[str, Any]:
     """The JSON answer of `cartcode codes`; InputError when nothing is found."""
     query = query.strip()
-    if not query:
-        raise InputError("give a code or a search query", where="CODE|QUERY")
+    if not query:  # CONTRACT: `cartcode codes [CODE | QUERY]`: no argument lists the whole KB
+        return {"kb": kb.stamp(), "query": "", "match": "all", "codes": [row_json(kb, r) for r in kb.codes],
+                "products": [product_json(kb, p) for p in kb.products]}
     rows = lookup_code(kb, query)
     products: list[Product] = []
     mode = "code"
@@ -141,7 +142,8 @@ def render(answer: dict[str, Any]) -> None:
         if product["codes"]:
             console.print(f"  codes: {', '.join(product['codes'])}", markup=False)
     if answer["codes"]:
-        table = Table(title=f"KB rows for {answer['query']!r}")
+        title = f"KB rows for {answer['query']!r}" if answer["query"] else "Every code in the KB"
+        table = Table(title=title)
         table.add_column("code", no_wrap=True)
         table.add_column("system", no_wrap=True)
         table.add_column("period", no_wrap=True)
@@ -169,7 +171,8 @@ def render(answer: dict[str, Any]) -> None:
 def register(app: typer.Typer) -> None:
     @app.command()
     def codes(
-        query: Annotated[str, typer.Argument(help="A code (0540T, XW043N7, 0874, 018) or words to search.")],
+        query: Annotated[str, typer.Argument(help="A code (0540T, XW043N7, 0874, 018) or words to search; "
+                                                   "none lists every code.")] = "",
         format: Annotated[OutputFormat, typer.Option("--format", help="text or json")] = OutputFormat.text,
     ) -> None:
         """Everything the KB knows about a code: periods, descriptions, predecessors and successors,
