@@ -81,3 +81,17 @@ def test_lookup_and_selection() -> None:
         assert "CART999" in str(exc)
     else:  # pragma: no cover
         raise AssertionError("unknown selector accepted")
+
+
+def test_rules_find_their_codes_in_the_kb_by_role(kb: KB) -> None:
+    from cartcode.rules.context import index_for
+
+    k = index_for(kb).k
+    # the seed's and facts.md's codes, found through the KB's roles rather than written in the rules
+    assert (k.admin_rev, k.product_rev, k.gene_rev) == ("0874", "0891", "0892")
+    assert k.prep_rev == {"collection": "0871", "processing": "0872", "receipt": "0873"}
+    assert (k.kx, k.lu, set(k.trial_mods)) == ("KX", "LU", {"Q0", "Q1"})
+    assert (k.trial_dx, k.trial_cc, k.trial_vc) == ("Z00.6", "30", "D4")
+    assert (k.ea_cc, k.ea_note, k.diff_note, k.payer_only_cc, k.car_t_drg) == (
+        "90", "Expand Acc Use", "Diff Prod Clin Trial", "ZC", "018"
+    )

@@ -27,11 +27,48 @@ PRODUCT_ROLES = frozenset({"product", "product-temporary"})
 PREP_ROLES = frozenset({"collection", "processing", "receipt"})
 
 
+class KeyCodes:
+    """The codes the rules talk about, found in the KB by their role (never written in a rule):
+    e.g. the administration revenue code (0874) is the revenue row with role `admin`."""
+
+    __slots__ = (
+        "admin_rev", "car_t_drg", "diff_note", "ea_cc", "ea_note", "gene_rev", "kx", "lu", "payer_only_cc",
+        "prep_rev", "product_rev", "trial_cc", "trial_dx", "trial_mods", "trial_vc",
+    )
+
+    def __init__(self, kb: KB) -> None:
+        def codes(system: str, role: str) -> tuple[str, ...]:
+            return tuple(dict.fromkeys(r.code for r in kb.codes if r.system == system and r.role == role))
+
+        def one(system: str, role: str) -> str:
+            found = codes(system, role)
+            if len(found) != 1:
+                raise ValueError(f"the KB must hold exactly one {system} code with role {role!r}, found {found}")
+            return found[0]
+
+        self.admin_rev = one("revenue", ADMIN)
+        self.product_rev = one("revenue", "product")
+        self.gene_rev = one("revenue", "product-gene-therapy")
+        self.prep_rev = {role: one("revenue", role) for role in sorted(PREP_ROLES)}
+        self.kx = one("modifier", "rems-attestation")
+        self.lu = one("modifier", "fractional-units")
+        self.trial_mods = codes("modifier", "clinical-trial")
+        self.trial_dx = one("ICD-10-CM", "clinical-trial")
+        self.trial_cc = one("condition", "clinical-trial")
+        self.trial_vc = one("value", "clinical-trial")
+        self.ea_cc = one("condition", "expanded-access")
+        self.ea_note = one("note", "expanded-access")
+        self.diff_note = one("note", "different-product-trial")
+        self.payer_only_cc = one("condition", "payer-only")
+        self.car_t_drg = one("MS-DRG", "car-t")
+
+
 class KbIndex:
     """Lookups over one KB, built once per KB (see :func:`index_for`)."""
 
     def __init__(self, kb: KB) -> None:
         self.kb = kb
+        self.k = KeyCodes(kb)
         rows: dict[tuple[str, str], list[CodeRow]] = {}
         for row in sorted(kb.codes, key=lambda r: r.effective_from or dt.date.min):
             rows.setdefault((row.system, row.code), []).append(row)
@@ -252,7 +289,7 @@ class Ctx:
             triggers.add("conditions")
         if claim.value_codes:
             triggers.add("values")
-        if "Z00.6" in self.dx:
+        if ix.k.trial_dx in self.dx:
             triggers.add("z00.6")
         if claim.drg is not None:
             triggers.add("drg")
@@ -311,7 +348,7 @@ class Ctx:
         for lf in self.lines:
             if lf.row is not None and lf.row.cell_kind is not None:
                 return True
-            if lf.rev is not None and (lf.rev.startswith("087") or lf.rev == "0891"):
+            if lf.rev is not None and (lf.rev.startswith("087") or lf.rev == self.ix.k.product_rev):
                 return True
         return False
 
@@ -363,10 +400,8 @@ class Ctx:
 
     def product_charge(self) -> list[LineFacts]:
         """Lines carrying the product charge: revenue 0891/0892 or a product HCPCS code."""
-        return [
-            lf for lf in self.lines
-            if lf.rev in ("0891", "0892") or (lf.row is not None and lf.row.role in PRODUCT_ROLES)
-        ]
+        revs = (self.ix.k.product_rev, self.ix.k.gene_rev)
+        return [lf for lf in self.lines if lf.rev in revs or (lf.row is not None and lf.row.role in PRODUCT_ROLES)]
 
 
 M = TypeVar("M", bound=BaseModel)

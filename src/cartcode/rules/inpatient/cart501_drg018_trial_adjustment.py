@@ -44,20 +44,21 @@ def drg018_trial_adjustment(ctx: Ctx) -> Iterator[Hit]:
     - noridian-mm14247 (CR 14247: the payment scenarios)
     - bms-abecma-billing (the note text)
     """
-    if not ctx.medicare or "Z00.6" not in ctx.dx or not ctx.drg018():
+    k = ctx.ix.k
+    if not ctx.medicare or k.trial_dx not in ctx.dx or not ctx.drg018():
         return
-    if ctx.has_note("Diff Prod Clin Trial") is not None:
+    if ctx.has_note(k.diff_note) is not None:
         return
     token = ctx.ix.policy_value("inpatient-product-token-max", ctx.pcs_date)
     charges = [lf.line.charge for lf in ctx.product_charge() if lf.line.charge is not None]
     if token is None or not charges or sum(charges, Decimal(0)) <= Decimal(str(token)):
         return  # a token charge: the product was free, and the adjustment is meant to apply
     where = "the FL 80 remarks" if ctx.claim.claim_form == "paper" else "billing note NTE02"
-    dx = ctx.diagnosis("Z00.6")
+    dx = ctx.diagnosis(k.trial_dx)
     yield Hit(
-        "MS-DRG 018 with Z00.6 and a purchased product: the clinical-trial payment adjustment will apply. "
-        f"If the trial is of a different product, add \"Diff Prod Clin Trial\" in {where} to get the full payment",
+        f"MS-DRG {k.car_t_drg} with {k.trial_dx} and a purchased product: the clinical-trial payment adjustment "
+        f"will apply. If the trial is of a different product, add \"{k.diff_note}\" in {where} to get the full payment",
         dx.loc if dx is not None else ctx.claim_loc(),
-        (("ICD-10-CM", "Z00.6"),),
-        fix(add=[("note", "Diff Prod Clin Trial")], safe=False, title='Add the note "Diff Prod Clin Trial"'),
+        (("ICD-10-CM", k.trial_dx),),
+        fix(add=[("note", k.diff_note)], safe=False, title=f'Add the note "{k.diff_note}"'),
     )

@@ -45,8 +45,9 @@ def expanded_access_coding(ctx: Ctx) -> Iterator[Hit]:
     day = ctx.pcs_date
     if day is None:
         return
-    cc90 = ctx.condition("90")
-    note = ctx.has_note("Expand Acc Use")
+    k = ctx.ix.k
+    cc90 = ctx.condition(k.ea_cc)
+    note = ctx.has_note(k.ea_note)
     if cc90 is None and note is None:
         return
     cc90_start = ctx.ix.policy_value("expanded-access-cc90", day) is not None
@@ -54,29 +55,36 @@ def expanded_access_coding(ctx: Ctx) -> Iterator[Hit]:
     if cc90_start:
         if cc90 is None:
             yield Hit(
-                f"expanded access on a discharge from 2022-10-01 ({fmt_date(day)}): condition code 90 is required "
-                "with the \"Expand Acc Use\" note",
+                f"expanded access on a discharge from {_start(ctx)} ({fmt_date(day)}): condition code {k.ea_cc} is "
+                f"required with the \"{k.ea_note}\" note",
                 note.loc if note is not None else ctx.claim_loc(),
-                (("condition", "90"),),
-                fix(add=[("condition", "90")], safe=True, title="Add condition code 90"),
+                (("condition", k.ea_cc),),
+                fix(add=[("condition", k.ea_cc)], safe=True, title=f"Add condition code {k.ea_cc}"),
             )
         if note is None and cc90 is not None:
             yield Hit(
-                f"expanded access: condition code 90 is on the claim but not the \"Expand Acc Use\" note ({where})",
+                f"expanded access: condition code {k.ea_cc} is on the claim but not the \"{k.ea_note}\" note ({where})",
                 cc90.loc,
-                (("note", "Expand Acc Use"),),
-                fix(add=[("note", "Expand Acc Use")], safe=True, title='Add the note "Expand Acc Use"'),
+                (("note", k.ea_note),),
+                fix(add=[("note", k.ea_note)], safe=True, title=f'Add the note "{k.ea_note}"'),
             )
     elif cc90 is not None:
         yield Hit(
-            f"condition code 90 signals expanded access only for discharges from 2022-10-01; on {fmt_date(day)} "
-            f"use the \"Expand Acc Use\" note ({where}) alone",
+            f"condition code {k.ea_cc} signals expanded access only for discharges from {_start(ctx)}; on "
+            f"{fmt_date(day)} use the \"{k.ea_note}\" note ({where}) alone",
             cc90.loc,
-            (("condition", "90"),),
+            (("condition", k.ea_cc),),
             fix(
-                remove=[("condition", "90")],
-                add=[] if note is not None else [("note", "Expand Acc Use")],
+                remove=[("condition", k.ea_cc)],
+                add=[] if note is not None else [("note", k.ea_note)],
                 safe=True,
-                title="Replace condition code 90 with the note",
+                title=f"Replace condition code {k.ea_cc} with the note",
             ),
         )
+
+
+def _start(ctx: Ctx) -> str:
+    """The first discharge date of the condition-code policy (2022-10-01)."""
+    rows = ctx.kb.policy_rows("expanded-access-cc90")
+    start = rows[0].effective_from if rows else None
+    return start.isoformat() if start else "its start"

@@ -35,12 +35,13 @@ def diff_product_note_needs_z006(ctx: Ctx) -> Iterator[Hit]:
     - astct-2025-04 (footnote 1)
     - bms-abecma-billing (the note)
     """
-    note = ctx.has_note("Diff Prod Clin Trial")
-    if note is None or "Z00.6" in ctx.dx:
+    k = ctx.ix.k
+    note = ctx.has_note(k.diff_note)
+    if note is None or k.trial_dx in ctx.dx:
         return
     yield Hit(
-        "the \"Diff Prod Clin Trial\" note is on the claim but diagnosis Z00.6 is not",
+        f"the \"{k.diff_note}\" note is on the claim but diagnosis {k.trial_dx} is not",
         note.loc,
-        (("note", "Diff Prod Clin Trial"),),
-        fix(add=[("ICD-10-CM", "Z00.6")], safe=False, title="Add diagnosis Z00.6"),
+        (("note", k.diff_note),),
+        fix(add=[("ICD-10-CM", k.trial_dx)], safe=False, title=f"Add diagnosis {k.trial_dx}"),
     )

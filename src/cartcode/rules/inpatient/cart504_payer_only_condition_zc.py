@@ -35,13 +35,14 @@ def payer_only_condition_zc(ctx: Ctx) -> Iterator[Hit]:
     ## References
     - hhs-cr13926 (CR 13926)
     """
-    zc = ctx.condition("ZC")
+    k = ctx.ix.k
+    zc = ctx.condition(k.payer_only_cc)
     if zc is None:
         return
     yield Hit(
-        "condition code ZC is payer-only (FISS applies it); providers do not report it - use Z00.6 and the "
-        "\"Diff Prod Clin Trial\" note for a trial of a different product",
+        f"condition code {zc.code} is payer-only (FISS applies it); providers do not report it - use {k.trial_dx} "
+        f"and the \"{k.diff_note}\" note for a trial of a different product",
         zc.loc,
-        (("condition", "ZC"),),
-        fix(remove=[("condition", "ZC")], safe=True, title="Remove condition code ZC"),
+        (("condition", zc.code),),
+        fix(remove=[("condition", zc.code)], safe=True, title=f"Remove condition code {zc.code}"),
     )

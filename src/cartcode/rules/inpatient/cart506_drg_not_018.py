@@ -38,12 +38,12 @@ def drg_not_018(ctx: Ctx) -> Iterator[Hit]:
     - ngs-coding-edits (NGS)
     """
     drg = ctx.claim.drg
-    if drg is None or drg.code == "018" or not ctx.drg018():
+    wanted = ctx.ix.k.car_t_drg
+    if drg is None or drg.code == wanted or not ctx.drg018():
         return
     yield Hit(
-        f"the claim reports MS-DRG {drg.code}, but a CAR-T administration code groups to MS-DRG 018 "
-        f"for discharges from 2020-10-01",
+        f"the claim reports MS-DRG {drg.code}, but a CAR-T administration code groups to MS-DRG {wanted}",
         drg.loc,
         (("MS-DRG", drg.code),),
-        replace("MS-DRG", drg.code, "018", safe=False),
+        replace("MS-DRG", drg.code, wanted, safe=False),
     )

@@ -42,18 +42,19 @@ def kx_required_part_b(ctx: Ctx) -> Iterator[Hit]:
     """
     if not ctx.medicare:
         return
+    kx = ctx.ix.k.kx
     for lf in ctx.lines:
         row = lf.row
-        if row is None or row.role != ADMIN or lf.system != "CPT" or "KX" in lf.mods:
+        if row is None or row.role != ADMIN or lf.system != "CPT" or kx in lf.mods:
             continue
         if ctx.ix.policy_value("kx-part-b-required", lf.date) is not True:
             continue
         yield Hit(
-            f"line {lf.line.number}: Medicare Part B requires modifier KX on {lf.code} for dates of service during "
+            f"line {lf.line.number}: Medicare Part B requires modifier {kx} on {lf.code} for dates of service during "
             f"the REMS period (through {_rems_end(ctx)}); {lf.date} is in it",
             ctx.line_loc(lf, "code"),
             (("CPT", lf.code or ""),),
-            fix(add=[("modifier", "KX")], safe=True, line=lf.line.number, title="Add modifier KX"),
+            fix(add=[("modifier", kx)], safe=True, line=lf.line.number, title=f"Add modifier {kx}"),
         )
 
 

@@ -39,16 +39,17 @@ def kx_not_required_after_rems(ctx: Ctx) -> Iterator[Hit]:
     """
     if not ctx.medicare:
         return
+    kx = ctx.ix.k.kx
     for lf in ctx.lines:
         row = lf.row
-        if row is None or row.role != ADMIN or "KX" not in lf.mods:
+        if row is None or row.role != ADMIN or kx not in lf.mods:
             continue
         if ctx.ix.policy_value("kx-part-b-required", lf.date) is not False:
             continue
         yield Hit(
-            f"line {lf.line.number}: modifier KX is no longer required on {lf.code} after the REMS ended "
+            f"line {lf.line.number}: modifier {kx} is no longer required on {lf.code} after the REMS ended "
             f"(date of service {lf.date})",
             ctx.line_loc(lf, "code"),
-            (("modifier", "KX"),),
-            fix(remove=[("modifier", "KX")], safe=False, line=lf.line.number, title="Remove modifier KX"),
+            (("modifier", kx),),
+            fix(remove=[("modifier", kx)], safe=False, line=lf.line.number, title=f"Remove modifier {kx}"),
         )

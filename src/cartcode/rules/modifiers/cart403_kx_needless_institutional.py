@@ -40,12 +40,13 @@ def kx_needless_institutional(ctx: Ctx) -> Iterator[Hit]:
     """
     if not ctx.medicare:
         return  # other payers' use of KX is contract-specific
+    kx = ctx.ix.k.kx
     for lf in ctx.lines:
         row = lf.row
-        if row is not None and row.role == ADMIN and "KX" in lf.mods:
+        if row is not None and row.role == ADMIN and kx in lf.mods:
             yield Hit(
-                f"line {lf.line.number}: KX on {lf.code} is not needed on an institutional claim: Part A was never "
-                "edited for KX (the guide's footnote 3 says all Medicare; the MACs say Part B only)",
+                f"line {lf.line.number}: {kx} on {lf.code} is not needed on an institutional claim: Part A was never "
+                f"edited for {kx} (the guide's footnote 3 says all Medicare; the MACs say Part B only)",
                 ctx.line_loc(lf, "code"),
-                (("modifier", "KX"),),
+                (("modifier", kx),),
             )

@@ -43,6 +43,7 @@ def lu_fractional_units(ctx: Ctx) -> Iterator[Hit]:
     if not ctx.medicare:
         return
     claim_pos = ctx.claim.place_of_service
+    lu = ctx.ix.k.lu
     for lf in ctx.lines:
         row = lf.row
         if row is None or row.role not in PRODUCT_ROLES:
@@ -53,16 +54,16 @@ def lu_fractional_units(ctx: Ctx) -> Iterator[Hit]:
         if fraction is None:
             continue
         units = lf.line.units
-        missing_lu = "LU" not in lf.mods
+        missing_lu = lu not in lf.mods
         wrong_units = units is not None and units != Decimal(str(fraction))
         if not (missing_lu or wrong_units):
             continue
-        problems = [p for p, bad in (("modifier LU", missing_lu), (f"{fraction} unit", wrong_units)) if bad]
+        problems = [p for p, bad in ((f"modifier {lu}", missing_lu), (f"{fraction} unit", wrong_units)) if bad]
         yield Hit(
-            f"line {lf.line.number}: a physician office bills {lf.code} as {fraction} unit with modifier LU; "
+            f"line {lf.line.number}: a physician office bills {lf.code} as {fraction} unit with modifier {lu}; "
             f"missing: {' and '.join(problems)}",
             ctx.line_loc(lf, "code"),
             (("HCPCS", lf.code or ""),),
-            fix(add=[("modifier", "LU")], safe=False, line=lf.line.number, title="Add modifier LU")
+            fix(add=[("modifier", lu)], safe=False, line=lf.line.number, title=f"Add modifier {lu}")
             if missing_lu else None,
         )

@@ -47,7 +47,7 @@ def no_38999_for_autologous_prep(ctx: Ctx) -> Iterator[Hit]:
             continue
         rev_row = ctx.ix.row_on("revenue", lf.rev, lf.date) if lf.rev else None
         role = rev_row.role if rev_row is not None and rev_row.role in PREP_ROLES else None
-        if role is None and not (autologous_only and admin_elsewhere and lf.rev != "0874"):
+        if role is None and not (autologous_only and admin_elsewhere and lf.rev != ctx.ix.k.admin_rev):
             continue
         fix: Fix | None = None
         if role is not None:

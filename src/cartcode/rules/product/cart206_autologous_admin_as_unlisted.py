@@ -45,7 +45,7 @@ def autologous_admin_as_unlisted(ctx: Ctx) -> Iterator[Hit]:
     from_code = any(lf.row is not None and lf.row.role in PRODUCT_ROLES for lf in ctx.lines)
     institutional = ctx.claim.kind == "institutional"
     for lf in ctx.lines:
-        if lf.code != "38999" or (institutional and lf.rev != "0874"):
+        if lf.code != "38999" or (institutional and lf.rev != ctx.ix.k.admin_rev):
             continue
         admin = [
             r for r in ctx.ix.codes_where(system="CPT", role=ADMIN, cell_kind="autologous")

@@ -40,9 +40,10 @@ def admin_on_0874(ctx: Ctx) -> Iterator[Hit]:
     - bcbsnd-car-t (NUBC 0874 "Infusion of Modified Cells")
     """
     car_t = None
+    admin_rev = ctx.ix.k.admin_rev
     for lf in ctx.lines:
         row = lf.row
-        if row is None or lf.rev == "0874":
+        if row is None or lf.rev == admin_rev:
             continue
         is_admin = row.role == ADMIN and lf.system == "CPT"
         if not is_admin and lf.code == "38999":
@@ -50,20 +51,20 @@ def admin_on_0874(ctx: Ctx) -> Iterator[Hit]:
                 car_t = ctx.is_car_t()
             rev_row = ctx.ix.any_row("revenue", lf.rev) if lf.rev else None
             is_admin = car_t and not (rev_row is not None and rev_row.role in PREP_ROLES)
-        if not is_admin or ctx.ix.row_on("revenue", "0874", lf.date) is None:
+        if not is_admin or ctx.ix.row_on("revenue", admin_rev, lf.date) is None:
             continue  # 0874 did not exist yet (NUBC codes from 4/1/2019): nothing to ask for
         number = lf.line.number
         if lf.rev is None:
             yield Hit(
-                f"line {number}: the administration code {lf.code} has no revenue code; use 0874",
+                f"line {number}: the administration code {lf.code} has no revenue code; use {admin_rev}",
                 ctx.line_loc(lf),
                 ((lf.system or "CPT", lf.code or ""),),
                 fix=None,
             )
             continue
         yield Hit(
-            f"line {number}: the administration code {lf.code} is on revenue code {lf.rev}; it belongs on 0874",
+            f"line {number}: the administration code {lf.code} is on revenue code {lf.rev}; it belongs on {admin_rev}",
             ctx.line_loc(lf, "revenue_code"),
             (("revenue", lf.rev), (lf.system or "CPT", lf.code or "")),
-            replace("revenue", lf.rev, "0874", safe=True, line=number),
+            replace("revenue", lf.rev, admin_rev, safe=True, line=number),
         )

@@ -36,10 +36,11 @@ def admin_charge_missing(ctx: Ctx) -> Iterator[Hit]:
     ## References
     - astct-2025-04 (footnote 2)
     """
-    if any(lf.rev == "0874" for lf in ctx.lines):
+    admin_rev = ctx.ix.k.admin_rev
+    if any(lf.rev == admin_rev for lf in ctx.lines):
         return
     day = ctx.pcs_date if ctx.setting == "inpatient" else ctx.claim.statement_to or ctx.claim.statement_from
-    if day is not None and ctx.ix.row_on("revenue", "0874", day) is None:
+    if day is not None and ctx.ix.row_on("revenue", admin_rev, day) is None:
         return  # before NUBC created 0874 (4/1/2019)
     if ctx.setting == "inpatient":
         if not ctx.pcs_admin:
@@ -47,13 +48,13 @@ def admin_charge_missing(ctx: Ctx) -> Iterator[Hit]:
         proc = ctx.pcs_admin[0][0]
         yield Hit(
             f"the claim reports the CAR-T administration ({proc.code}) but no administration charge on revenue "
-            "code 0874",
+            f"code {admin_rev}",
             ctx.claim_loc("lines") or proc.loc,
         )
         return
     car_t = [lf for lf in ctx.lines if lf.row is not None and (lf.row.role in PRODUCT_ROLES or lf.row.role == ADMIN)]
     if car_t:
         yield Hit(
-            "the claim bills CAR-T but has no administration line on revenue code 0874",
+            f"the claim bills CAR-T but has no administration line on revenue code {admin_rev}",
             ctx.line_loc(car_t[0]),
         )

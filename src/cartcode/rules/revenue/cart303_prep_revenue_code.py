@@ -38,14 +38,12 @@ def prep_revenue_code(ctx: Ctx) -> Iterator[Hit]:
     - cha-car-t-billing (CMS instructions restated)
     - nubc-cell-gene-2020 (NUBC codes)
     """
-    by_role = None
+    by_role = ctx.ix.k.prep_rev
     for lf in ctx.lines:
         row = lf.row
-        if row is None or row.role not in PREP_ROLES or lf.system != "CPT" or lf.rev in (None, "0891"):
+        if row is None or row.role not in PREP_ROLES or lf.system != "CPT" or lf.rev in (None, ctx.ix.k.product_rev):
             continue
-        if by_role is None:
-            by_role = {r.role: r.code for r in ctx.ix.codes_where(system="revenue") if r.role in PREP_ROLES}
-        wanted = by_role.get(row.role)
+        wanted = by_role.get(row.role or "")
         if wanted is None or lf.rev == wanted:
             continue
         fix: Fix | None = replace("revenue", lf.rev or "", wanted, safe=False, line=lf.line.number)

@@ -38,23 +38,24 @@ def product_on_0891(ctx: Ctx) -> Iterator[Hit]:
     - ngs-coding-edits (NGS: inpatient product charges on 0891)
     - bcbsnd-car-t (NUBC 0891)
     """
+    product_rev = ctx.ix.k.product_rev
     for lf in ctx.lines:
         row = lf.row
-        if row is None or row.role not in PRODUCT_ROLES or lf.rev == "0891":
+        if row is None or row.role not in PRODUCT_ROLES or lf.rev == product_rev:
             continue
-        if ctx.ix.row_on("revenue", "0891", lf.date) is None:
+        if ctx.ix.row_on("revenue", product_rev, lf.date) is None:
             continue  # 0891 did not exist yet (from 4/1/2019)
         number = lf.line.number
         if lf.rev is None:
             yield Hit(
-                f"line {number}: the product code {lf.code} has no revenue code; use 0891",
+                f"line {number}: the product code {lf.code} has no revenue code; use {product_rev}",
                 ctx.line_loc(lf),
                 (("HCPCS", lf.code or ""),),
             )
             continue
         yield Hit(
-            f"line {number}: the product code {lf.code} is on revenue code {lf.rev}; it belongs on 0891",
+            f"line {number}: the product code {lf.code} is on revenue code {lf.rev}; it belongs on {product_rev}",
             ctx.line_loc(lf, "revenue_code"),
             (("revenue", lf.rev), ("HCPCS", lf.code or "")),
-            replace("revenue", lf.rev, "0891", safe=True, line=number),
+            replace("revenue", lf.rev, product_rev, safe=True, line=number),
         )

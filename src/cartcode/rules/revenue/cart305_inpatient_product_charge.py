@@ -48,12 +48,13 @@ def inpatient_product_charge(ctx: Ctx) -> Iterator[Hit]:
     if token is None:
         return
     lines = ctx.product_charge()  # 0891/0892 lines, and product HCPCS lines on another code (CART304's)
-    free_reason = "Z00.6" in ctx.dx or "90" in ctx.cc or ctx.has_note("Expand Acc Use") is not None
+    k = ctx.ix.k
+    free_reason = k.trial_dx in ctx.dx or k.ea_cc in ctx.cc or ctx.has_note(k.ea_note) is not None
     if not lines:
         if free_reason:
             return  # a free product: whether to send a token line or none is unverified (facts.md T4)
         yield Hit(
-            "the claim reports a CAR-T administration but no product charge on revenue code 0891 "
+            f"the claim reports a CAR-T administration but no product charge on revenue code {k.product_rev} "
             f"(a charge above ${token:.2f}, or a token charge of ${token:.2f} or less if the product was free)",
             ctx.claim_loc("lines") or ctx.pcs_admin[0][0].loc,
         )

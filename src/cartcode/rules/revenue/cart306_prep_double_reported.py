@@ -41,21 +41,23 @@ def prep_double_reported(ctx: Ctx) -> Iterator[Hit]:
     - cgs-cope22092 (CGS: 0537T-0539T on 0871-0873, tracking only)
     """
     product = None
+    product_rev = ctx.ix.k.product_rev
+    prep_revs = set(ctx.ix.k.prep_rev.values())
     for lf in ctx.lines:
         row = lf.row
         if row is not None and row.role in PRODUCT_ROLES:
             product = product or lf
-        if row is not None and row.role in PREP_ROLES and lf.rev == "0891":
+        if row is not None and row.role in PREP_ROLES and lf.rev == product_rev:
             yield Hit(
-                f"line {lf.line.number}: {lf.code} ({row.role}) is billed on 0891, the product's revenue code: the "
-                "step is either inside the product charge or on its own revenue code (0871-0873), not both",
+                f"line {lf.line.number}: {lf.code} ({row.role}) is billed on {product_rev}, the product's revenue "
+                "code: the step is either inside the product charge or on its own revenue code, not both",
                 ctx.line_loc(lf, "revenue_code"),
-                (("CPT", lf.code or ""), ("revenue", "0891")),
+                (("CPT", lf.code or ""), ("revenue", product_rev)),
             )
     if product is None or product.row is None or "leukapheresis" not in product.row.description.lower():
         return
     for lf in ctx.lines:
-        if lf.rev in ("0871", "0872", "0873") and lf.line.charge is not None and lf.line.charge > 0:
+        if lf.rev in prep_revs and lf.line.charge is not None and lf.line.charge > 0:
             yield Hit(
                 f"line {lf.line.number}: a charged {lf.rev} line beside {product.code}, whose descriptor includes "
                 "leukapheresis and dose preparation: make sure the product charge does not include this step too",

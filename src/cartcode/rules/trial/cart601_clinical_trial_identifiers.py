@@ -45,9 +45,10 @@ def clinical_trial_identifiers(ctx: Ctx) -> Iterator[Hit]:
     """
     if not ctx.medicare:
         return
-    z006 = ctx.diagnosis("Z00.6")
-    cc30 = ctx.condition("30")
-    d4 = ctx.value("D4")
+    k = ctx.ix.k
+    z006 = ctx.diagnosis(k.trial_dx)
+    cc30 = ctx.condition(k.trial_cc)
+    d4 = ctx.value(k.trial_vc)
     present = [x for x in (z006, cc30, d4) if x is not None]
     if not present or len(present) == 3:
         return
@@ -55,29 +56,32 @@ def clinical_trial_identifiers(ctx: Ctx) -> Iterator[Hit]:
     if day is None or ctx.ix.policy_value("clinical-trial-identifiers", day) is not True:
         return
     anchor: Location | None = present[0].loc
-    softer = Severity.WARNING if ctx.has_note("Diff Prod Clin Trial") is not None else None
+    softer = Severity.WARNING if ctx.has_note(k.diff_note) is not None else None
     if z006 is None:
         yield Hit(
-            "clinical-trial claim (condition code 30 / value code D4) without diagnosis Z00.6",
+            f"clinical-trial claim (condition code {k.trial_cc} / value code {k.trial_vc}) without diagnosis "
+            f"{k.trial_dx}",
             anchor,
-            (("ICD-10-CM", "Z00.6"),),
-            fix(add=[("ICD-10-CM", "Z00.6")], safe=False, title="Add diagnosis Z00.6"),
+            (("ICD-10-CM", k.trial_dx),),
+            fix(add=[("ICD-10-CM", k.trial_dx)], safe=False, title=f"Add diagnosis {k.trial_dx}"),
         )
     if cc30 is None:
         safe_fix: Fix = fix(
-            add=[("condition", "30")], safe=z006 is not None and d4 is not None, title="Add condition code 30"
+            add=[("condition", k.trial_cc)], safe=z006 is not None and d4 is not None,
+            title=f"Add condition code {k.trial_cc}",
         )
         yield Hit(
-            "clinical-trial claim without condition code 30 (qualifying clinical trial)",
+            f"clinical-trial claim without condition code {k.trial_cc} (qualifying clinical trial)",
             anchor,
-            (("condition", "30"),),
+            (("condition", k.trial_cc),),
             safe_fix,
             severity=softer,
         )
     if d4 is None:
         yield Hit(
-            "clinical-trial claim without value code D4 (the 8-digit NCT number): Medicare returns such claims",
+            f"clinical-trial claim without value code {k.trial_vc} (the 8-digit NCT number): Medicare returns such "
+            "claims",
             anchor,
-            (("value", "D4"),),
+            (("value", k.trial_vc),),
             severity=softer,
         )

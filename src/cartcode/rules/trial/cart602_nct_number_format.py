@@ -39,7 +39,7 @@ def nct_number_format(ctx: Ctx) -> Iterator[Hit]:
     - ufl-ctsi-medicare (D4 = the 8-digit NCT number)
     """
     for vc in ctx.claim.value_codes:
-        if vc.code != "D4":
+        if vc.code != ctx.ix.k.trial_vc:
             continue
         amount = (vc.amount or "").strip()
         if _NCT.match(amount):
@@ -49,7 +49,7 @@ def nct_number_format(ctx: Ctx) -> Iterator[Hit]:
             hint = f" (drop the prefix: {amount[3:]})"
         shown = repr(amount) if amount else "nothing"
         yield Hit(
-            f"value code D4 holds {shown}; it must be the 8-digit NCT number{hint}",
+            f"value code {vc.code} holds {shown}; it must be the 8-digit NCT number{hint}",
             vc.loc,
-            (("value", "D4"),),
+            (("value", vc.code),),
         )

@@ -39,19 +39,21 @@ def trial_line_modifiers(ctx: Ctx) -> Iterator[Hit]:
     """
     if not ctx.medicare:
         return
-    if "Z00.6" not in ctx.dx and "30" not in ctx.cc and ctx.value("D4") is None:
+    k = ctx.ix.k
+    if k.trial_dx not in ctx.dx and k.trial_cc not in ctx.cc and ctx.value(k.trial_vc) is None:
         return
-    if ctx.has_note("Diff Prod Clin Trial") is not None:
+    if ctx.has_note(k.diff_note) is not None:
         return  # the CAR-T is not the trial's item
+    mods = k.trial_mods
     for lf in ctx.lines:
         row = lf.row
         if row is None or not (row.role == ADMIN or row.role in PRODUCT_ROLES):
             continue
-        if "Q0" in lf.mods or "Q1" in lf.mods:
+        if any(m in lf.mods for m in mods):
             continue
         yield Hit(
-            f"line {lf.line.number}: {lf.code} on an outpatient clinical-trial claim has neither Q0 (investigational) "
-            "nor Q1 (routine)",
+            f"line {lf.line.number}: {lf.code} on an outpatient clinical-trial claim has none of "
+            f"{' / '.join(mods)} (investigational / routine service in a trial)",
             ctx.line_loc(lf, "code"),
             ((lf.system or "CPT", lf.code or ""),),
         )
