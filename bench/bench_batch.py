@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench import synth837  # noqa: E402
+from bench import synth837
 
 
 def raw_floor(path: Path) -> tuple[int, float]:

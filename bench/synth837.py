@@ -51,8 +51,11 @@ def _claim(i: int, rng: random.Random, cart: bool) -> bytes:
         pos = "22"
     else:
         n = 1 + rng.randrange(3)
-        lines = [(rng.choice(ORDINARY_CPT), "25" if rng.random() < 0.1 else "", f"{rng.randrange(20, 400)}.{rng.randrange(100):02d}", "1")
-                 for _ in range(n)]
+        lines = [
+            (rng.choice(ORDINARY_CPT), "25" if rng.random() < 0.1 else "",
+             f"{rng.randrange(20, 400)}.{rng.randrange(100):02d}", "1")
+            for _ in range(n)
+        ]
         dxs = rng.sample(ORDINARY_DX, 1 + rng.randrange(3))
         day = f"2025{1 + i % 12:02d}{1 + i % 28:02d}"
         pos = "11"

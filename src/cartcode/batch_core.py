@@ -42,7 +42,7 @@ def columns_of(items: Iterable[Any], label: str, kb: KB, *, index_base: int = 0)
     for item in items:
         if is_cleared(item):
             c_file.append(label)
-            c_index.append(item.source.index + index_base)  # type: ignore[union-attr]
+            c_index.append(item.source.index + index_base)
             c_id.append(item.id)
             c_status.append("checked")
             c_error.append(None)

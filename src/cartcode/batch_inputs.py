@@ -9,7 +9,6 @@ from __future__ import annotations
 import glob
 import gzip
 import hashlib
-import io
 import json
 import os
 from collections.abc import Iterable
@@ -149,7 +148,6 @@ def _is_ndjson(head: bytes) -> bool:
 def iter_lines(path: Path) -> Iterable[tuple[int, bytes]]:
     """(1-based line number, line) for every non-blank line of an NDJSON input, streamed."""
     with open_input(path) as handle:
-        reader = io.BufferedReader(handle) if not isinstance(handle, io.BufferedReader) else handle  # type: ignore[arg-type]
-        for number, line in enumerate(reader, start=1):
+        for number, line in enumerate(handle, start=1):
             if line.strip():
                 yield number, line

@@ -131,7 +131,7 @@ class Columns:
             yield ClaimResult(
                 id=self.claim_id[i],
                 source=ClaimSource(file=self.file[i], index=index),
-                status=self.status[i],  # type: ignore[arg-type]
+                status="failed" if self.status[i] == "failed" else "checked",
                 error=self.error[i],
                 findings=by_claim.get(index, []),
             )

@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from cartcode.kb.loader import KB
@@ -50,15 +50,15 @@ def _char(ch: str) -> str:
 
 def _trie(words: Iterable[str]) -> str:
     """A regex matching exactly `words`, factored as a trie so `re` never backtracks far."""
-    root: dict[str, dict[str, object]] = {}
+    root: dict[str, Any] = {}
     for word in words:
         node = root
         for ch in word:
-            node = node.setdefault(ch, {})  # type: ignore[assignment]
+            node = node.setdefault(ch, {})
         node[""] = {}
 
-    def render(node: dict[str, object]) -> str:
-        alts = [_char(ch) + render(sub) for ch, sub in sorted(node.items()) if ch]  # type: ignore[arg-type]
+    def render(node: dict[str, Any]) -> str:
+        alts = [_char(ch) + render(sub) for ch, sub in sorted(node.items()) if ch]
         if not alts:
             return ""
         body = "(?:" + "|".join(alts) + ")" if len(alts) > 1 or "" in node else alts[0]

@@ -19,25 +19,32 @@ class EngineName(StrEnum):
     spark = "spark"
 
 
+_INPUTS_HELP = "837, JSON/JSONL and FHIR (NDJSON) files, folders or globs; .gz too."
+_ENGINE_HELP = "local processes, or PySpark (needs the cartcode \\[spark] extra)."
+_PROGRESS_HELP = "Progress bar (default: on a terminal)."
+
+
 def batch(
-    inputs: Annotated[list[str], typer.Argument(help="837, JSON/JSONL and FHIR (NDJSON) files, folders or globs; .gz too.")],
+    inputs: Annotated[list[str], typer.Argument(help=_INPUTS_HELP)],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created; rerun to resume).")],
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (files, and big files by ISA range).")] = 1,
-    engine: Annotated[EngineName, typer.Option(help="local processes, or PySpark (needs the cartcode \\[spark] extra).")] = EngineName.local,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes (files; big files by ISA range).")] = 1,
+    engine: Annotated[EngineName, typer.Option(help=_ENGINE_HELP)] = EngineName.local,
     master: Annotated[str | None, typer.Option(help="Spark master URL (default local[*]).")] = None,
-    progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help="Progress bar (default: on a terminal).")] = None,
+    progress: Annotated[bool | None, typer.Option("--progress/--no-progress", help=_PROGRESS_HELP)] = None,
 ) -> None:
     """Check many or large claim files into Parquet and CSV (findings, claims), plus summary.json."""
     from cartcode.batch import run
 
     if out.exists() and not out.is_dir():
         raise InputError("--out must be a folder", where=str(out))
-    summary = run(inputs, out, jobs=jobs, engine=engine.value, master=master, progress=progress)  # type: ignore[arg-type]
+    summary = run(inputs, out, jobs=jobs, engine="spark" if engine == EngineName.spark else "local", master=master,
+                  progress=progress)
     by_severity = summary["findings_by_severity"]
     typer.echo(
         f"{summary['claims_read']} claims read: {summary['checked']} checked, {summary['failed']} failed; "
-        f"{summary['findings']} findings ({by_severity.get('error', 0)} error, {by_severity.get('warning', 0)} warning, "
-        f"{by_severity.get('info', 0)} info); KB {summary['kb']['edition']}; results in {out}",
+        f"{summary['findings']} findings ({by_severity.get('error', 0)} error, "
+        f"{by_severity.get('warning', 0)} warning, {by_severity.get('info', 0)} info); "
+        f"KB {summary['kb']['edition']}; results in {out}",
         err=True,
     )
     raise typer.Exit(1 if by_severity.get("error", 0) else 0)
