@@ -316,3 +316,23 @@ def test_error_kinds_tell_schema_from_input_refusals(client: TestClient) -> None
     assert (domain["status"], domain["kind"]) == (422, "input")
     assert "2000-01-01" in domain["error"]
     assert client.get("/v1/codes/NOPE").json()["kind"] == "not-found"
+
+
+def test_bearer_scheme_is_case_insensitive_and_token_exact() -> None:
+    with TestClient(create_app(token="s3cret")) as c:
+        assert c.get("/v1/kb", headers={"Authorization": "bearer s3cret"}).status_code == 200
+        assert c.get("/v1/kb", headers={"Authorization": "Basic s3cret"}).status_code == 401
+        assert c.get("/v1/kb", headers={"Authorization": "Bearer s3cret2"}).status_code == 401
+        assert c.get("/v1/kb", headers={"Authorization": "s3cret"}).status_code == 401
+
+
+def test_allowed_hosts_refuse_other_host_names() -> None:
+    from cartcode.api import LOOPBACK_HOSTS
+
+    with TestClient(create_app(allowed_hosts=LOOPBACK_HOSTS), base_url="http://127.0.0.1:8000") as c:
+        assert c.get("/healthz").status_code == 200
+        assert c.get("/healthz", headers={"Host": "localhost:8000"}).status_code == 200
+        assert c.get("/healthz", headers={"Host": "[::1]:8000"}).status_code == 200
+        rebound = c.get("/", headers={"Host": "attacker.example:8000"})
+        assert rebound.status_code == 400 and rebound.json()["kind"] == "malformed"
+        assert c.get("/v1/kb", headers={"Host": "127.0.0.1.attacker.example"}).status_code == 400

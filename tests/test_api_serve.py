@@ -49,3 +49,6 @@ def test_token_from_the_environment(tmp_path: Path) -> None:
         assert ok.status_code == 200 and ok.json()["edition"]
         assert httpx.get(f"{srv.url}/healthz", timeout=10).status_code == 200
         assert "server" not in {k.lower() for k in ok.headers}  # no version banner
+        # bound to loopback, it answers only to loopback names (DNS rebinding)
+        rebound = httpx.get(f"{srv.url}/healthz", headers={"Host": "attacker.example"}, timeout=10)
+        assert rebound.status_code == 400

@@ -12,6 +12,7 @@ line carries claim content; nothing here opens an outbound connection.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -164,8 +165,17 @@ def _rule_json(spec: Any, *, full: bool) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------- the app
-def create_app(token: str | None = None, max_body: int = DEFAULT_MAX_BODY) -> FastAPI:
-    """The API and the page. `token`: when set, every /v1 route needs ``Authorization: Bearer``."""
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
+def create_app(
+    token: str | None = None, max_body: int = DEFAULT_MAX_BODY, *, allowed_hosts: Sequence[str] | None = None
+) -> FastAPI:
+    """The API and the page.
+
+    `token`: when set, every /v1 route needs ``Authorization: Bearer <token>``. `max_body`: larger
+    request bodies get 413. `allowed_hosts`: when set, other Host headers get 400 (`cartcode serve`
+    passes :data:`LOOPBACK_HOSTS` when it binds a loopback address)."""
     if max_body < 1:
         raise ValueError("max_body must be at least 1 byte")
     kb = load_kb()
@@ -184,7 +194,7 @@ def create_app(token: str | None = None, max_body: int = DEFAULT_MAX_BODY) -> Fa
     _install_routes(app, kb)
     _install_page(app)
     _install_openapi(app, kb, secured=bool(token))
-    middleware.install(app, token=token, max_body=max_body)
+    middleware.install(app, token=token, max_body=max_body, allowed_hosts=allowed_hosts)
     return app
 
 

@@ -37,7 +37,7 @@ def serve(
     """Serve the REST API (OpenAPI at /openapi.json) and the web page at /."""
     import uvicorn
 
-    from cartcode.api import create_app
+    from cartcode.api import LOOPBACK_HOSTS, create_app
     from cartcode.web.logconfig import log_config
 
     if log_level not in ("critical", "error", "warning", "info", "debug"):
@@ -47,13 +47,15 @@ def serve(
     # Warnings may quote values (e.g. pydantic serialisation warnings): into logging, where the
     # allow-list drops them.
     logging.captureWarnings(True)
-    if not _is_loopback(host):
+    loopback = _is_loopback(host)
+    if not loopback:
         typer.echo(
             f"cartcode serve: warning: binding {host}, not loopback"
             + ("" if token else ", and without a token: anyone who can reach it can send claims"),
             err=True,
         )
-    app = create_app(token=token, max_body=max_body)
+    # On loopback, answer only to loopback names (no DNS rebinding); elsewhere the Host is the proxy's.
+    app = create_app(token=token, max_body=max_body, allowed_hosts=LOOPBACK_HOSTS if loopback else None)
     uvicorn.run(
         app,
         host=host,

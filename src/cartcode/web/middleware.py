@@ -16,7 +16,7 @@ import logging
 import secrets
 import time
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from starlette.applications import Starlette
 from starlette.routing import Match
@@ -157,20 +157,44 @@ class BearerTokenMiddleware:
 
     def __init__(self, app: ASGIApp, token: str) -> None:
         self.app = app
-        self.expected = f"Bearer {token}".encode()
+        self.expected = token.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and _is_protected(str(scope.get("path", ""))):
             given = b""
             for name, value in scope.get("headers", []):
                 if name.lower() == b"authorization":
-                    given = value
+                    scheme, _, credentials = bytes(value).strip().partition(b" ")
+                    if scheme.lower() == b"bearer":  # the scheme name is case-insensitive (RFC 6750)
+                        given = credentials.strip()
                     break
             # compare_digest: the time taken does not leak how much of the token matched
             if not secrets.compare_digest(given, self.expected):
                 await send_error(
                     send, 401, "missing or wrong bearer token", [(b"www-authenticate", b'Bearer realm="cartcode"')]
                 )
+                return
+        await self.app(scope, receive, send)
+
+
+class HostMiddleware:
+    """Only the listed Host names (any port): a loopback server then cannot be reached through DNS
+    rebinding, where a web page's own name resolves to 127.0.0.1 and the browser calls us."""
+
+    def __init__(self, app: ASGIApp, allowed_hosts: Sequence[str]) -> None:
+        self.app = app
+        self.allowed = {h.lower() for h in allowed_hosts}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            host = ""
+            for name, value in scope.get("headers", []):
+                if name.lower() == b"host":
+                    host = bytes(value).decode("latin-1").lower()
+                    break
+            name = host.rsplit("]", 1)[0] + "]" if host.startswith("[") else host.rsplit(":", 1)[0]
+            if name not in self.allowed:
+                await send_error(send, 400, "this server answers only to its own host name")
                 return
         await self.app(scope, receive, send)
 
@@ -223,10 +247,12 @@ class BodyLimitMiddleware:
         await self.app(scope, replay, send)
 
 
-def install(app: Starlette, *, token: str | None, max_body: int) -> None:
-    """Guard(SecurityHeaders(Token(BodyLimit(routes)))), outermost first (the last added wraps the rest)."""
+def install(app: Starlette, *, token: str | None, max_body: int, allowed_hosts: Sequence[str] | None) -> None:
+    """Guard(SecurityHeaders(Host(Token(BodyLimit(routes))))), outermost first (the last added wraps the rest)."""
     app.add_middleware(BodyLimitMiddleware, max_body=max_body)
     if token:
         app.add_middleware(BearerTokenMiddleware, token=token)
+    if allowed_hosts is not None:
+        app.add_middleware(HostMiddleware, allowed_hosts=allowed_hosts)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(GuardMiddleware)
