@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -336,3 +337,36 @@ def test_allowed_hosts_refuse_other_host_names() -> None:
         rebound = c.get("/", headers={"Host": "attacker.example:8000"})
         assert rebound.status_code == 400 and rebound.json()["kind"] == "malformed"
         assert c.get("/v1/kb", headers={"Host": "127.0.0.1.attacker.example"}).status_code == 400
+
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("**/*.*"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_check_examples_answer_as_the_engine(client: TestClient, kb: KB, path: Path) -> None:
+    data = path.read_bytes()
+    response = client.post("/v1/check", content=data, headers={"Content-Type": "application/octet-stream"})
+    assert response.status_code == 200
+    assert response.json() == check(data, filename="request", kb=kb).to_json()
+    assert all(c["status"] == "checked" for c in response.json()["claims"])
+
+
+def test_check_fhir_claim(client: TestClient, kb: KB) -> None:
+    claim = {
+        "resourceType": "Claim", "id": "FHIR-1", "status": "active", "use": "claim", "priority": {"coding": [
+            {"code": "normal"}]},
+        "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "institutional"}]},
+        "patient": {"reference": "Patient/p1"}, "provider": {"reference": "Organization/o1"},
+        "created": "2025-06-02", "billablePeriod": {"start": "2025-05-25", "end": "2025-06-01"},
+        "insurance": [{"sequence": 1, "focal": True, "coverage": {"reference": "Coverage/c1"}}],
+        "procedure": [{"sequence": 1, "procedureCodeableConcept": {"coding": [
+            {"system": "http://www.cms.gov/Medicare/Coding/ICD10", "code": "XW043C3"}]}}],
+    }
+    data = json.dumps(claim)
+    response = client.post("/v1/check", content=data, headers={"Content-Type": "application/fhir+json"})
+    assert response.status_code == 200
+    report = response.json()
+    assert report == check(data, filename="request", kb=kb).to_json()
+    (result,) = report["claims"]
+    assert result["id"] == "FHIR-1" and result["status"] == "checked"
+    assert any({"system": "ICD-10-PCS", "code": "XW043C3"} in f["codes"] for f in result["findings"])
