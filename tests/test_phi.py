@@ -147,6 +147,17 @@ def _send_everything(client: httpx.Client | TestClient, *, with_token: str | Non
     return sent
 
 
+def _raw_exchange(port: int, raw: bytes) -> bytes:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(raw)
+        try:
+            return sock.recv(65536)
+        except TimeoutError:
+            return b""
+
+
 def _assert_clean(logs: str) -> None:
     upper = logs.upper()
     leaked = [c for c in CANARIES if c.upper() in upper]
@@ -168,6 +179,11 @@ def test_canaries_never_reach_the_logs_of_a_real_server(server: ServerProcess) -
         refused = client.post("/v1/check", content=x12_837i().encode(),
                               headers={"Authorization": "Bearer CANARYTOKENQX"})
         assert refused.status_code == 401
+    # malformed HTTP carrying claim content: the protocol layer's warnings must not quote it
+    for raw in (f"{SURNAME} /x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode(),
+                f"GET /{MEMBER} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-{GIVEN}: {DOB_X12}\r\n\r\n".encode(),
+                f"POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: x{DOB_X12}\r\n\r\n".encode()):
+        _raw_exchange(server.port, raw)
     logs = _wait_for_access_lines(server, sent + 1)
     _assert_clean(logs)
     # the log is not empty by accident: one line per request, with the route template only
