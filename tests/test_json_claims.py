@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from cartcode.engine import check_claim
 from cartcode.errors import InputError
 from cartcode.findings import CodeRef, Fix
 from cartcode.model import Claim, ClaimError
@@ -150,3 +152,65 @@ def test_rule_case_claims_validate_against_the_claim_schema() -> None:
     for spec in all_rules():
         for case in load_cases(spec):
             jsonschema.validate(json.loads(case.claim_json()), schema)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=12))
+_json = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    max_leaves=20,
+)
+_keys = st.sampled_from(sorted(json_claims.CLAIM_KEYS | {"lines"}))
+_claimish = st.dictionaries(_keys, _json, max_size=8).map(lambda d: {"kind": "institutional", **d})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_claimish, max_size=3))
+def test_any_claim_shaped_json_reads_or_fails_per_claim(claims: list[dict[str, object]]) -> None:
+    results = list(json_claims.read(json.dumps({"claims": claims}).encode(), "h.json"))
+    assert len(results) == len(claims)
+    for index, result in enumerate(results):
+        assert result.source.index == index
+        if isinstance(result, ClaimError):
+            assert result.location is not None and (result.location.path or "").startswith(f"$.claims[{index}]")
+        else:
+            check_claim(result)  # every rule copes with whatever the reader accepts
+
+
+_code = st.sampled_from([
+    "0540T", "38228", "38225", "38999", "Q2041", "Q2054", "XW033C3", "XW043N7", "XW033G7", "ZC", "90", "30", "D4",
+    "Z00.6", "KX", "LU", "Q0", "0874", "0891", "0871", "0876", "018", "016", "??",
+])
+_day = st.dates(min_value=dt.date(2016, 1, 1), max_value=dt.date(2027, 12, 31)).map(dt.date.isoformat)
+_line = st.fixed_dictionaries({}, optional={
+    "revenue_code": _code, "code": _code, "modifiers": st.lists(_code, max_size=2), "date": _day,
+    "units": st.sampled_from([0, 1, 2, "0.1"]), "charge": st.sampled_from([0, "0.01", 1, 2500, "400000.00"]),
+    "notes": st.lists(st.sampled_from(["Yescarta", "allogeneic CAR-T", "Expand Acc Use"]), max_size=1),
+})
+_car_t_claim = st.fixed_dictionaries(
+    {"kind": st.sampled_from(["institutional", "professional"])},
+    optional={
+        "type_of_bill": st.sampled_from(["111", "131", "121"]), "place_of_service": st.sampled_from(["11", "22"]),
+        "payer": st.sampled_from(["medicare", "commercial"]), "filing_indicator": st.sampled_from(["MA", "MB"]),
+        "claim_form": st.sampled_from(["paper", "electronic"]), "discharge_date": _day, "statement_from": _day,
+        "statement_to": _day, "diagnoses": st.lists(_code, max_size=3), "procedures": st.lists(_code, max_size=3),
+        "condition_codes": st.lists(_code, max_size=2),
+        "value_codes": st.lists(st.fixed_dictionaries({"code": _code}, optional={"amount": st.text(max_size=9)}),
+                                max_size=2),
+        "notes": st.lists(st.sampled_from(["Diff Prod Clin Trial", "Expand Acc Use", "Kymriah", "allo"]), max_size=2),
+        "drg": _code, "lines": st.lists(_line, max_size=4),
+    },
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_car_t_claim)
+def test_rules_cope_with_any_mix_of_car_t_codes(claim: dict[str, object]) -> None:
+    (result,) = json_claims.read(json.dumps(claim).encode(), "h.json")
+    assert isinstance(result, Claim)
+    for finding in check_claim(result):
+        assert finding.rule and finding.message
+        assert finding.fix is None or finding.fix.remove or finding.fix.add

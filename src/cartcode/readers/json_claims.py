@@ -213,6 +213,15 @@ def _number(obj: Mapping[str, Any], key: str, path: str) -> Decimal | None:
     raise _Bad(where, f"expected a number, got {json.dumps(value, default=str)}")
 
 
+def _amount(value: Any, path: str) -> str | None:
+    """A value code amount: money or text such as the NCT number; blank is no amount."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        return str(value)
+    return _str(value, path)
+
+
 def _list(obj: Mapping[str, Any], key: str, path: str) -> list[Any]:
     value = obj.get(key)
     if value is None:
@@ -364,7 +373,7 @@ def _claim(obj: Any, index: int, base: str, file: str) -> Claim:
                 system="value",
                 code=normalise("value", text),
                 loc=_loc(file, cp),
-                amount=_opt_str(extra, "amount", p),
+                amount=_amount(extra.get("amount"), f"{p}.amount"),
             )
         )
     occurrences = []

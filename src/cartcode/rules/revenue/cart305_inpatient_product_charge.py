@@ -22,7 +22,7 @@ def inpatient_product_charge(ctx: Ctx) -> Iterator[Hit]:
     Inpatient claims with a CAR-T administration ICD-10-PCS code on a discharge from 10/1/2020
     (MS-DRG 018) where nothing says the product was free (no Z00.6, condition code 90 or "Expand
     Acc Use" note): (a) no product line (revenue code 0891/0892 or a product HCPCS code) - an
-    error; (b) the product charge is $1.00 or less - a warning. When the product was free, whether
+    error; (b) on Medicare claims, the product charge is $1.00 or less - a warning. When the product was free, whether
     to send a token line or none is not settled by the sources, so neither is flagged.
 
     ## Why is this bad?
@@ -62,7 +62,7 @@ def inpatient_product_charge(ctx: Ctx) -> Iterator[Hit]:
     charges = [lf.line.charge for lf in lines if lf.line.charge is not None]
     if not charges or sum(charges, Decimal(0)) > Decimal(str(token)):
         return
-    if not free_reason:
+    if not free_reason and ctx.medicare:  # the token convention and the adjustment are Medicare's (IPPS)
         yield Hit(
             f"the product charge on revenue code {lines[0].rev} is a token (${token:.2f} or less), which tells the "
             "payer the product was free and triggers the MS-DRG 018 payment adjustment; nothing on the claim "
