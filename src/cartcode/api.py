@@ -1,7 +1,8 @@
 """`cartcode serve`: the REST API (OpenAPI 3.1 at /openapi.json) and the coders' web page at `/`.
 
 A thin layer over :func:`cartcode.recommend.recommend`, :func:`cartcode.engine.check`, the rule
-catalogue and the KB; every answer is the CLI's JSON (CONTRACT.md), byte for byte the same keys.
+catalogue and the KB; recommend and check answer exactly what the CLI prints with `--format json`
+(CONTRACT.md).
 
 Safe by default (see :mod:`cartcode.web.middleware`): the CLI binds 127.0.0.1; with a token,
 every /v1 route needs it; bodies over `max_body` get 413; request bodies are validated strictly
@@ -15,7 +16,7 @@ import re
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,9 +27,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import cartcode
+from cartcode.engine import check
 from cartcode.errors import InputError
 from cartcode.kb.loader import KB, load_kb
-from cartcode.kb.schema import SYSTEMS
+from cartcode.kb.schema import SYSTEMS, System
+from cartcode.recommend import recommend
+from cartcode.rules import RuleSpec, all_rules
 from cartcode.web import middleware
 from cartcode.web.models import (
     CheckReport,
@@ -46,11 +50,6 @@ from cartcode.web.models import (
 )
 
 DEFAULT_MAX_BODY = 5 * 1024 * 1024
-
-CodeSystem = Literal[
-    "ICD-10-PCS", "ICD-10-CM", "CPT", "HCPCS", "revenue", "modifier", "condition", "value", "occurrence",
-    "MS-DRG", "APC", "note",
-]
 
 
 class ApiError(Exception):
@@ -148,7 +147,7 @@ def _product_pattern(kb: KB) -> str:
     return r"^\s*(?:" + "|".join(any_case(n) for n in product_names(kb)) + r")\s*$"
 
 
-def _rule_json(spec: Any, *, full: bool) -> dict[str, Any]:
+def _rule_json(spec: RuleSpec, *, full: bool) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": spec.id,
         "name": spec.name,
@@ -236,8 +235,6 @@ def _install_routes(app: FastAPI, kb: KB) -> None:
         response_class=JSONResponse,
     )
     async def post_recommend(encounter: Encounter) -> JSONResponse:
-        from cartcode.recommend import recommend
-
         answer = recommend(encounter.to_mapping(), kb=kb)
         return JSONResponse(answer.to_json())
 
@@ -250,8 +247,6 @@ def _install_routes(app: FastAPI, kb: KB) -> None:
         response_class=JSONResponse,
     )
     async def post_check(request: Request) -> JSONResponse:
-        from cartcode.engine import check
-
         data = await request.body()
         if not data.strip():
             raise ApiError(400, "empty body: send one claim file (X12, FHIR JSON or cartcode JSON)")
@@ -263,17 +258,13 @@ def _install_routes(app: FastAPI, kb: KB) -> None:
              responses={200: {"model": RuleCatalogue, "description": "Every rule, sorted by id."}, **_V1_ERRORS},
              response_class=JSONResponse)
     async def get_rules() -> JSONResponse:
-        from cartcode.rules import all_rules
-
         return JSONResponse({"kb": kb.stamp(), "rules": [_rule_json(r, full=False) for r in all_rules()]})
 
     @app.get("/v1/rules/{rule_id}", tags=["rules"], summary="One rule's documentation (by id or name)",
              responses={200: {"model": RuleDoc, "description": "The rule and its documentation."},
                         **_V1_ERRORS, **_NOT_FOUND, **_INVALID},
              response_class=JSONResponse)
-    async def get_rule(rule_id: str) -> JSONResponse:
-        from cartcode.rules import get_rule
-
+    async def get_rule_doc(rule_id: str) -> JSONResponse:
         spec = get_rule(rule_id)
         if spec is None:
             raise ApiError(404, "no such rule")
@@ -285,7 +276,7 @@ def _install_routes(app: FastAPI, kb: KB) -> None:
              response_class=JSONResponse)
     async def get_code(
         code: str,
-        system: CodeSystem | None = Query(default=None, description="Only this code system."),
+        system: System | None = Query(default=None, description="Only this code system."),
     ) -> JSONResponse:
         found = _code_json(kb, code, system)
         if found is None:
