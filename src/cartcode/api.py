@@ -32,7 +32,7 @@ from cartcode.errors import InputError
 from cartcode.kb.loader import KB, load_kb
 from cartcode.kb.schema import SYSTEMS, System
 from cartcode.recommend import recommend
-from cartcode.rules import RuleSpec, all_rules
+from cartcode.rules import RuleSpec, all_rules, get_rule
 from cartcode.web import middleware
 from cartcode.web.models import (
     CheckReport,
