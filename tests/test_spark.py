@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("pyspark")  # the [spark] extra; scripts/setup.sh --test installs it
 
-from cartcode import batch  # noqa: E402
+from cartcode import batch
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from cartcode.batch_inputs import InputKind, iter_lines, open_input, read_all
 from cartcode.batch_schema import Columns
-from cartcode.batch_x12 import Range, is_cleared, read_stream
+from cartcode.batch_x12 import SUPPORTS_SKIPPED, Range, is_cleared, read_stream
 from cartcode.engine import check_claim
 from cartcode.findings import ClaimResult, Finding
 from cartcode.kb.loader import KB
@@ -57,6 +57,50 @@ def columns_of(items: Iterable[Any], label: str, kb: KB, *, index_base: int = 0)
             cols = Columns()
             c_file, c_index, c_id, c_status = cols.file, cols.index, cols.claim_id, cols.status
             c_error, c_count = cols.error, cols.finding_count
+    if len(cols):
+        yield cols
+
+
+def x12_columns(
+    stream: BinaryIO, label: str, kb: KB, prefilter: re.Pattern[bytes], *, rng: Range | None = None,
+    index_base: int = 0,
+) -> Iterator[Columns]:
+    """Output columns for an X12 stream: cleared claims arrive through the reader's `skipped`
+    callback straight into the columns (no object per claim), the others as items, in order."""
+    if not SUPPORTS_SKIPPED:
+        yield from columns_of(read_stream(stream, label, prefilter, rng=rng), label, kb, index_base=index_base)
+        return
+    edition = kb.edition
+    done: list[Columns] = []
+    cols = Columns()
+
+    def skipped(index: int, claim_id: str) -> None:
+        nonlocal cols
+        cols.file.append(label)
+        cols.index.append(index + index_base)
+        cols.claim_id.append(claim_id)
+        cols.status.append("checked")
+        cols.error.append(None)
+        cols.finding_count.append(0)
+        if len(cols.index) >= CHUNK:
+            done.append(cols)
+            cols = Columns()
+
+    for item in read_stream(stream, label, prefilter, rng=rng, skipped=skipped):
+        if is_cleared(item):
+            skipped(item.source.index, str(item.id))  # a reader without the callback yields minimal claims
+        else:
+            result = result_of(item, kb)
+            if index_base:
+                result.source = ClaimSource(file=result.source.file, index=result.source.index + index_base)
+            cols.add_result(label, result, edition)
+            if len(cols.index) >= CHUNK:
+                done.append(cols)
+                cols = Columns()
+        if done:
+            yield from done
+            done.clear()
+    yield from done
     if len(cols):
         yield cols
 
@@ -144,7 +188,7 @@ def _check_input(
         with open_input(path) as handle:
             if rng is not None:
                 handle.seek(rng.start)
-            yield from columns_of(read_stream(handle, label, prefilter, rng=rng), label, kb)
+            yield from x12_columns(handle, label, kb, prefilter, rng=rng)
         return
     if kind in ("jsonl", "fhir-ndjson"):
         yield from _results_columns(_ndjson_results(iter_lines(path), label, kb), label, kb)
@@ -164,7 +208,7 @@ def check_bytes(data: bytes, label: str, kb: KB, prefilter: re.Pattern[bytes]) -
     if kind == "empty":
         return
     if kind == "x12":
-        yield from columns_of(read_stream(io.BytesIO(data), label, prefilter), label, kb)
+        yield from x12_columns(io.BytesIO(data), label, kb, prefilter)
         return
     if kind in ("jsonl", "fhir-ndjson"):
         lines = ((n, line) for n, line in enumerate(data.splitlines(keepends=True), start=1) if line.strip())

@@ -15,7 +15,7 @@ so every claim, error and envelope note comes out exactly as `check` reads it:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -68,6 +68,17 @@ def read(data: bytes, file: str, prefilter: re.Pattern[bytes]) -> Iterator[Item]
     return x12.read(data, file, prefilter=prefilter)
 
 
+SUPPORTS_SKIPPED = "skipped" in getattr(x12._Scanner, "__dataclass_fields__", {})
+
+
+def _scanner(file: str, prefilter: re.Pattern[bytes], skipped: Callable[[int, str], None] | None) -> Any:
+    """The reader's scanner; with `skipped`, cleared claims are reported through it (index, id)
+    instead of being yielded as minimal claims (no object per claim at all)."""
+    if skipped is not None and SUPPORTS_SKIPPED:
+        return x12._Scanner(file, prefilter, skipped)
+    return x12._Scanner(file, prefilter)
+
+
 @dataclass(frozen=True)
 class Range:
     """A byte range of a plain X12 file that starts at an ISA (or the file start) and the counters
@@ -86,6 +97,7 @@ def read_stream(
     *,
     rng: Range | None = None,
     block_size: int = x12.BLOCK_SIZE,
+    skipped: Callable[[int, str], None] | None = None,
 ) -> Iterator[Item]:
     """:func:`cartcode.readers.x12.read_stream`, optionally over one range of the file (the stream
     is positioned by the caller at ``rng.start``): the same scanner, started with the segment and
@@ -93,7 +105,7 @@ def read_stream(
 
     Claim indexes restart at 0 in each range; the batch merge adds the claims of the ranges
     before it."""
-    scanner = x12._Scanner(file, prefilter)
+    scanner = _scanner(file, prefilter, skipped)
     base = 0
     remaining = -1
     if rng is not None:

@@ -42,9 +42,9 @@ _WIDE = pa.schema(
 
 
 def _columns_for_row(row: dict[str, Any]) -> Iterator[Columns]:
-    from cartcode.batch_core import check_bytes, columns_of
+    from cartcode.batch_core import check_bytes, x12_columns
     from cartcode.batch_inputs import sniff_bytes
-    from cartcode.batch_x12 import Range, read_stream
+    from cartcode.batch_x12 import Range
     from cartcode.kb.loader import load_kb
     from cartcode.prefilter import bundled_pattern
 
@@ -57,8 +57,7 @@ def _columns_for_row(row: dict[str, Any]) -> Iterator[Columns]:
     if segment is not None and sniff_bytes(data[:65536]) == "x12":
         start = int(row.get("offset_base") or 0)
         rng = Range(start, start + len(data), int(segment), int(row.get("line_base") or 1))
-        yield from columns_of(read_stream(io.BytesIO(data), label, bundled_pattern(), rng=rng), label, kb,
-                              index_base=index_base)
+        yield from x12_columns(io.BytesIO(data), label, kb, bundled_pattern(), rng=rng, index_base=index_base)
         return
     for cols in check_bytes(data, label, kb, bundled_pattern()):
         if index_base:

@@ -1,6 +1,7 @@
 """`cartcode batch INPUT... --out DIR [--jobs N] [--engine local|spark] [--master URL]`.
 
-Exit codes as `check`: 0 = no error-level finding; 1 = at least one; 2 = usage or input error.
+Exit codes as `check`: 0 = every claim read, no error-level finding; 1 = an error-level finding or
+a claim that could not be read (failed); 2 = usage or input error.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def batch(
         f"KB {summary['kb']['edition']}; results in {out}",
         err=True,
     )
-    raise typer.Exit(1 if by_severity.get("error", 0) else 0)
+    # as `check`: a claim that could not be read cannot be sent either
+    raise typer.Exit(1 if by_severity.get("error", 0) or summary["failed"] else 0)
 
 
 def register(app: typer.Typer) -> None:
