@@ -292,11 +292,19 @@
     $("doc-heading").textContent = `Code ${code}`;
     try {
       const info = await api("GET", `/v1/codes/${encodeURIComponent(code)}`);
+      const period = (from, to) => (from ? ` from ${from}` : "") + (to ? ` to ${to}` : "");
+      const links = (codes) => codes.flatMap((c, i) => (i ? [", ", codeLink(c)] : [codeLink(c)]));
+      const notes = (r) => {
+        const node = el("span", {});
+        const parts = [r.note, ...(r.statuses || []).map((s) => `${s.kind} ${s.value}${period(s.effective_from, s.effective_to)}`)]
+          .filter(Boolean);
+        node.append(parts.join("; "));
+        if ((r.predecessors || []).length) node.append(el("br"), "replaces ", ...links(r.predecessors));
+        if ((r.successors || []).length) node.append(el("br"), "replaced by ", ...links(r.successors));
+        return node;
+      };
       const rows = info.rows.map((r) => [r.system, r.code, r.description, r.effective_from || "(open)",
-        r.effective_to || "(open)", r.confidence, sourceList(r.sources),
-        [r.note, ...(r.statuses || []).map((s) => `${s.kind} ${s.value}${s.effective_from ? " from " + s.effective_from : ""}`),
-          (r.predecessors || []).length ? `replaces ${r.predecessors.join(", ")}` : "",
-          (r.successors || []).length ? `replaced by ${r.successors.join(", ")}` : ""].filter(Boolean).join("; ")]);
+        r.effective_to || "(open)", r.confidence, sourceList(r.sources), notes(r)]);
       out.replaceChildren(
         table(`Periods of ${info.code}`, ["System", "Code", "Description", "From", "To", "Confidence", "Sources", "Notes"], rows),
         el("h3", { text: "Sources" }),
