@@ -87,7 +87,12 @@ def run_check(options: CheckOptions) -> int:
     for path in options.files:
         try:
             data = path.read_bytes()
-            claims.extend(engine.check_results(data, filename=str(path), kb=kb, rules=rules))
+            results = engine.check_results(data, filename=str(path), kb=kb, rules=rules)
+            if options.strict:  # X12 only: pyx12's implementation-guide findings on the claims
+                from cartcode.readers.x12_strict import add_strict_findings
+
+                add_strict_findings(results, data, str(path))
+            claims.extend(results)
             inputs[path] = data
         except OSError as exc:
             unreadable.append(f"cartcode: error: {path}: cannot read the file: {exc.strerror or exc}")
@@ -138,9 +143,13 @@ def register(app: typer.Typer) -> None:
             list[str] | None, typer.Option("--select", help="Only these rules: ids, id prefixes or names (comma list).")
         ] = None,
         ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Skip these rules (same forms).")] = None,
+        strict: Annotated[
+            bool, typer.Option("--strict", help="X12: also validate against the implementation guide (pyx12).")
+        ] = False,
     ) -> None:
         """Check CAR-T claims against the rule catalogue: located, cited findings and safe fixes."""
         options = CheckOptions(
             files=files, format=format, fix=fix, out=out, select=_split(select), ignore=_split(ignore),
+            strict=strict,
         )
         raise typer.Exit(run_check(options))
