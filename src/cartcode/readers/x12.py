@@ -188,6 +188,7 @@ class _Scanner:
     index: int = 0
     # interchange state
     delims: Delimiters | None = None
+    last_delims: Delimiters | None = None  # those of the last interchange, kept after its IEA
     pats: _Patterns | None = None
     isa_control: str = ""
     isa_loc: Location | None = None
@@ -384,7 +385,7 @@ class _Scanner:
     def open_interchange(self, buf: bytes, pos: int) -> Iterator[Item]:
         if buf[pos : pos + 3] != b"ISA":
             loc = self.loc(buf, pos, buf[pos : pos + 3].decode("latin-1"))
-            lost = buf.count(b"CLM", pos)
+            lost = self.count_clm(buf, pos)
             self.dead = True
             yield from self.emit(
                 self.error_entry(
@@ -396,13 +397,13 @@ class _Scanner:
             isa = parse_isa(buf, pos)
         except X12SyntaxError as exc:
             loc = self.loc(buf, pos, "ISA")
-            lost = buf.count(b"CLM", pos)
+            lost = self.count_clm(buf, pos)
             self.dead = True
             yield from self.emit(
                 self.error_entry(f"bad ISA at {where(loc)}: {exc}; {lost} CLM segment(s) after it not read", loc)
             )
             return
-        self.delims = isa.delimiters
+        self.delims = self.last_delims = isa.delimiters
         self.pats = _patterns(isa.delimiters)
         self.isa_end = isa.end
         self.isa_control = isa.elements[13]
@@ -412,6 +413,19 @@ class _Scanner:
             self.pending_notes.append(
                 self.note("X12-ENVELOPE", f"{warning} (ISA at {where(self.isa_loc)})", self.isa_loc, "error")
             )
+
+    def count_clm(self, buf: bytes, pos: int) -> int:
+        """CLM segments from `pos` on (by the last known delimiters): the claims an unreadable
+        envelope takes with it, so that every claim is still accounted for."""
+        d = self.last_delims or Delimiters(b"*", b":", None, b"~")
+        marker = b"CLM" + d.element
+        count = 0
+        p = buf.find(marker, pos)
+        while p >= 0:
+            if _at_segment_start(buf, p, d.segment):
+                count += 1
+            p = buf.find(marker, p + 1)
+        return count
 
     def segment_elements(self, buf: bytes, start: int) -> list[str]:
         assert self.delims is not None

@@ -1,0 +1,123 @@
+"""Property tests: arbitrary and mutated 837 bytes never raise, and every CLM is accounted for."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cartcode.model import Claim, ClaimError
+from cartcode.readers import x12
+
+SHARED_X12 = Path(__file__).resolve().parents[2] / "shared" / "x12"
+SOURCES = [
+    (SHARED_X12 / "institutional" / "zx12-837i_example.x12").read_bytes(),
+    (SHARED_X12 / "institutional" / "stupidedi-two-claims-for-the-same-provider.edi").read_bytes(),
+    (SHARED_X12 / "professional" / "imsweb-x12_valid.txt").read_bytes(),
+    (SHARED_X12 / "professional" / "stupidedi-drug-administered-in-the-physician-office.edi").read_bytes(),
+    (Path(__file__).resolve().parent / "fixtures" / "x12" / "cart-837i-inpatient.x12").read_bytes(),
+]
+LOST = re.compile(r"(\d+) (?:claim\(s\) in it|CLM segment\(s\) after it) not read")
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def clm_segments(data: bytes) -> int:
+    """CLM segments by the first ISA's delimiters, counted without the reader."""
+    term, el = data[105:106], data[3:4]
+    return sum(1 for seg in data.split(term) if seg.lstrip(b" \t\r\n").startswith(b"CLM" + el))
+
+
+def accounted(items: list[Claim | ClaimError]) -> int:
+    total = 0
+    for item in items:
+        if isinstance(item, ClaimError) and item.id is None:  # an envelope entry: says how many it lost
+            match = LOST.search(item.error)
+            total += int(match.group(1)) if match else 0
+        else:
+            total += 1
+    return total
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> bytes:
+    data = bytearray(draw(st.sampled_from(SOURCES)))
+    for _ in range(draw(st.integers(1, 6))):
+        pos = draw(st.integers(106, len(data) - 1))
+        kind = draw(st.sampled_from(["delete", "insert", "replace", "duplicate", "truncate", "delimiter"]))
+        if kind == "delete":
+            del data[pos : pos + draw(st.integers(1, 40))]
+        elif kind == "insert":
+            data[pos:pos] = draw(st.binary(min_size=1, max_size=30))
+        elif kind == "replace":
+            data[pos] = draw(st.integers(0, 255))
+        elif kind == "duplicate":
+            end = min(len(data), pos + draw(st.integers(1, 200)))
+            data[pos:pos] = data[pos:end]
+        elif kind == "truncate":
+            del data[pos:]
+        else:
+            data[pos:pos] = draw(
+                st.sampled_from([b"~", b"*", b":", b"~CLM*X*1***11:B:1~", b"~HL*9*1*22*0~", b"~SE*1*1~"])
+            )
+        if len(data) <= 107:
+            break
+    return bytes(data)
+
+
+def test_mutations_reach_the_error_paths() -> None:
+    """The strategy is not vacuous: some mutants fail claims or envelopes."""
+    kinds: set[str] = set()
+
+    @settings(max_examples=120, deadline=None, database=None)
+    @given(mutated())
+    def collect(data: bytes) -> None:
+        for item in x12.read(data, "m"):
+            if isinstance(item, ClaimError):
+                kinds.add("envelope" if item.id is None else "claim")
+            elif item.input_notes:
+                kinds.add("notes")
+
+    collect()
+    assert {"claim", "notes"} <= kinds
+
+
+def check_items(items: list[Claim | ClaimError]) -> None:
+    assert all(isinstance(i, Claim | ClaimError) for i in items)
+    assert [i.source.index for i in items] == list(range(len(items)))
+    for item in items:
+        if isinstance(item, ClaimError):
+            assert item.error  # says why
+
+
+@SETTINGS
+@given(st.binary(max_size=3000))
+def test_arbitrary_bytes_never_raise(data: bytes) -> None:
+    check_items(list(x12.read(data, "fuzz.x12")))
+
+
+@SETTINGS
+@given(st.binary(max_size=400))
+def test_arbitrary_bytes_after_a_real_isa(tail: bytes) -> None:
+    data = SOURCES[2][:106] + tail
+    items = list(x12.read(data, "fuzz.x12"))
+    check_items(items)
+    assert accounted(items) == clm_segments(data)
+
+
+@SETTINGS
+@given(mutated())
+def test_mutated_837_every_clm_accounted(data: bytes) -> None:
+    items = list(x12.read(data, "mut.x12"))
+    check_items(items)
+    assert accounted(items) == clm_segments(data)
+
+
+@SETTINGS
+@given(mutated(), st.integers(16, 400))
+def test_mutated_837_stream_equals_memory(data: bytes, block: int) -> None:
+    whole = [i.model_dump() for i in x12.read(data, "m")]
+    streamed = [i.model_dump() for i in x12.read_stream(io.BytesIO(data), "m", block_size=block)]
+    assert [(i["id"], i["source"]["index"]) for i in streamed] == [(i["id"], i["source"]["index"]) for i in whole]
