@@ -82,7 +82,8 @@ def test_live_server_passes_schemathesis(token: str | None, tmp_path: Path) -> N
                 "--generation-deterministic", "--no-color", "--request-timeout", "20"]
         if token:
             args += ["--header", f"Authorization: Bearer {token}"]
-        done = subprocess.run(args, capture_output=True, text=True, timeout=600)
+        # cwd: the CLI keeps a .schemathesis/ cache in its working directory
+        done = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-2000:]
     assert "No issues found" in done.stdout
     log = (tmp_path / "server.log").read_text()
