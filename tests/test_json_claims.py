@@ -182,7 +182,7 @@ def test_any_claim_shaped_json_reads_or_fails_per_claim(claims: list[dict[str, o
 
 _code = st.sampled_from([
     "0540T", "38228", "38225", "38999", "Q2041", "Q2054", "XW033C3", "XW043N7", "XW033G7", "ZC", "90", "30", "D4",
-    "Z00.6", "KX", "LU", "Q0", "0874", "0891", "0871", "0876", "018", "016", "??",
+    "Z00.6", "KX", "LU", "Q0", "0874", "0891", "0871", "0876", "018", "016", "??", "30243Y0", "XW033A7", "Q2056",
 ])
 _day = st.dates(min_value=dt.date(2016, 1, 1), max_value=dt.date(2027, 12, 31)).map(dt.date.isoformat)
 _line = st.fixed_dictionaries({}, optional={
@@ -194,7 +194,7 @@ _car_t_claim = st.fixed_dictionaries(
     {"kind": st.sampled_from(["institutional", "professional"])},
     optional={
         "type_of_bill": st.sampled_from(["111", "131", "121"]), "place_of_service": st.sampled_from(["11", "22"]),
-        "payer": st.sampled_from(["medicare", "commercial"]), "filing_indicator": st.sampled_from(["MA", "MB"]),
+        "payer": st.sampled_from(["medicare", "commercial", "medicare-advantage"]), "filing_indicator": st.sampled_from(["MA", "MB"]),
         "claim_form": st.sampled_from(["paper", "electronic"]), "discharge_date": _day, "statement_from": _day,
         "statement_to": _day, "diagnoses": st.lists(_code, max_size=3), "procedures": st.lists(_code, max_size=3),
         "condition_codes": st.lists(_code, max_size=2),

@@ -118,3 +118,25 @@ def test_the_fast_shape_check_agrees_with_codeformat(kb: KB) -> None:
                 continue
             item = Coded.model_construct(system=system, code=code)
             assert c001._all_ok(pattern, [item]) == is_well_formed(system, code), (system, code)
+
+
+from hypothesis import given, settings  # noqa: E402
+from test_json_claims import _car_t_claim  # noqa: E402
+
+from cartcode.kb.loader import load_kb  # noqa: E402
+from cartcode.rules import all_rules  # noqa: E402
+from cartcode.rules.context import Ctx, build_finding, index_for  # noqa: E402
+
+
+@settings(max_examples=500, deadline=None)
+@given(_car_t_claim)
+def test_trigger_gating_never_hides_a_finding(data: dict[str, object]) -> None:
+    """The engine skips rules whose `needs` / `unless` triggers say they cannot fire: running every
+    rule of the setting must give the same findings."""
+    kb = load_kb()
+    (claim,) = json_claims.read(json.dumps(data).encode(), "g.json")
+    assert isinstance(claim, Claim)
+    ctx = Ctx(claim, kb, index_for(kb))
+    every = [build_finding(r, hit) for r in all_rules() if ctx.setting in r.settings for hit in r.func(ctx)]
+    every.sort(key=engine.sort_key)
+    assert [f.to_json() for f in engine.check_claim(claim, kb)] == [f.to_json() for f in every]

@@ -42,7 +42,10 @@ def _chosen(rules: tuple[RuleSpec, ...], setting: str, triggers: frozenset[str])
     if found is None:
         _KEEP[id(rules)] = rules
         found = tuple(
-            r for r in rules if setting in r.settings and (not r.needs or not r.needs.isdisjoint(triggers))
+            r for r in rules
+            if setting in r.settings
+            and (not r.needs or not r.needs.isdisjoint(triggers))
+            and r.unless.isdisjoint(triggers)
         )
         if len(_CHOSEN) < 10_000:
             _CHOSEN[key] = found

@@ -56,6 +56,7 @@ class RuleSpec:
     module: str
     path: Path
     needs: frozenset[str] = frozenset()  # claim triggers (Ctx.triggers), any of which makes it run
+    unless: frozenset[str] = frozenset()  # claim triggers any of which make it pointless (skipped)
 
     @property
     def doc(self) -> str:
@@ -102,10 +103,11 @@ def rule(
     sources: Iterable[str],
     settings: Iterable[str] = ALL_SETTINGS,
     needs: Iterable[str] = (),
+    unless: Iterable[str] = (),
 ) -> Callable[[RuleFunc], RuleFunc]:
     """Register a rule. `settings` limits it to claim settings and `needs` to claims with any of
-    those triggers (see :data:`cartcode.rules.context.TRIGGERS`; empty = every claim), so the
-    engine never calls a rule that could not fire."""
+    those triggers (see :data:`cartcode.rules.context.TRIGGERS`; empty = every claim) and without
+    any of the `unless` triggers, so the engine never calls a rule that could not fire."""
 
     def decorate(func: RuleFunc) -> RuleFunc:
         module = inspect.getmodule(func)
@@ -122,6 +124,7 @@ def rule(
             module=module.__name__ if module else func.__module__,
             path=path,
             needs=frozenset(needs),
+            unless=frozenset(unless),
         )
         return func
 

@@ -214,8 +214,9 @@ class LineFacts:
 
 # The claim triggers a rule may name in `needs` (see Ctx.triggers).
 TRIGGERS = frozenset({
-    "procedures", "car-t-pcs", "notes", "conditions", "values", "z00.6", "drg", "lines", "line:rev",
-    "line:admin", "line:product", "line:prep", "line:unlisted",
+    "procedures", "car-t-pcs", "pcs:generic", "pcs:product", "pcs:other", "notes", "note:ea", "note:diff",
+    "conditions", "values", "z00.6", "drg", "lines", "line:rev", "line:rev-unknown", "line:admin-rev", "undated",
+    "line:admin", "line:product", "line:prep", "line:unlisted", "payer:ma",
 })
 _LINE_TRIGGER = {ADMIN: "line:admin", "unlisted": "line:unlisted", **{r: "line:product" for r in PRODUCT_ROLES},
                  **{r: "line:prep" for r in PREP_ROLES}}
@@ -263,10 +264,17 @@ class Ctx:
             if known or (rev is not None and rev.code[:3] in ("087", "089")):
                 lf = LineFacts(line, line.date or fallback, ix)
                 lines.append(lf)
-                if lf.row is not None and lf.row.role in _LINE_TRIGGER:
-                    triggers.add(_LINE_TRIGGER[lf.row.role])
+                if lf.row is not None:
+                    if lf.row.role in _LINE_TRIGGER:
+                        triggers.add(_LINE_TRIGGER[lf.row.role])
+                    if lf.date is None:
+                        triggers.add("undated")
                 if lf.rev is not None:
                     triggers.add("line:rev")
+                    if lf.rev == ix.k.admin_rev:
+                        triggers.add("line:admin-rev")
+                    elif ("revenue", lf.rev) not in rows:
+                        triggers.add("line:rev-unknown")
             if line.notes:
                 has_notes = True
         self.lines = lines
@@ -283,8 +291,21 @@ class Ctx:
             triggers.add("procedures")
         if self.pcs_admin:
             triggers.add("car-t-pcs")
+            for _, prow in self.pcs_admin:
+                triggers.add("pcs:product" if prow.product else "pcs:generic")
+        if len(claim.procedures) > len(self.pcs_admin):
+            triggers.add("pcs:other")
+        if claim.procedures and self.pcs_date is None:
+            triggers.add("undated")
         if has_notes:
             triggers.add("notes")
+            folded = "\n".join(note.text.casefold() for note in claim.all_notes())
+            if ix.k.ea_note.casefold() in folded:
+                triggers.add("note:ea")
+            if ix.k.diff_note.casefold() in folded:
+                triggers.add("note:diff")
+        if claim.payer == "medicare-advantage":
+            triggers.add("payer:ma")
         if self.cc:
             triggers.add("conditions")
         if claim.value_codes:

@@ -12,7 +12,7 @@ from cartcode.rules.context import Ctx
 @rule(
     "CART002", "unknown-cell-therapy-revenue-code", severity=Severity.WARNING,
     sources=["nubc-cell-gene-2020", "bcbsnd-car-t"], settings=INSTITUTIONAL,
-    needs=["line:rev"],
+    needs=["line:rev-unknown"],
 )
 def unknown_cell_therapy_revenue_code(ctx: Ctx) -> Iterator[Hit]:
     """A revenue code in the cell/gene therapy range (087X, 089X) that the KB does not know.

@@ -11,7 +11,7 @@ from cartcode.rules.context import Ctx
 
 @rule(
     "CART003", "missing-service-date", severity=Severity.WARNING, sources=["fcso-oncology-table", "bms-claim"],
-    needs=["procedures", "lines"],
+    needs=["undated"],
 )
 def missing_service_date(ctx: Ctx) -> Iterator[Hit]:
     """A CAR-T code whose validity cannot be judged because the claim gives no date for it.

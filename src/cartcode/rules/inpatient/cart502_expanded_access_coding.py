@@ -12,7 +12,7 @@ from cartcode.rules.context import Ctx, fix, fmt_date
 @rule(
     "CART502", "expanded-access-coding", severity=Severity.ERROR,
     sources=["astct-2025-04", "ngs-coding-edits", "fr-2022-16472", "cms-r10571cp"], settings=["inpatient"],
-    needs=["conditions", "notes"],
+    needs=["conditions", "note:ea"],
 )
 def expanded_access_coding(ctx: Ctx) -> Iterator[Hit]:
     """Expanded access CAR-T not signalled the way the discharge date requires.

@@ -12,7 +12,7 @@ from cartcode.rules.context import Ctx, fix
 @rule(
     "CART503", "diff-product-note-needs-z006", severity=Severity.WARNING,
     sources=["astct-2025-04", "bms-abecma-billing"], settings=["inpatient"],
-    needs=["notes"],
+    needs=["note:diff"],
 )
 def diff_product_note_needs_z006(ctx: Ctx) -> Iterator[Hit]:
     """The "Diff Prod Clin Trial" note on a claim without diagnosis Z00.6.

@@ -11,7 +11,7 @@ from cartcode.rules.context import Ctx, fmt_date
 
 @rule(
     "CART801", "medicare-advantage-before-2021", severity=Severity.WARNING,
-    sources=["hhs-ma-billing", "bms-claim"], needs=["car-t-pcs", "line:admin", "line:product"],
+    sources=["hhs-ma-billing", "bms-claim"], needs=["payer:ma"],
 )
 def medicare_advantage_before_2021(ctx: Ctx) -> Iterator[Hit]:
     """A CAR-T claim to a Medicare Advantage plan from before the plans paid for CAR-T.

@@ -12,7 +12,7 @@ from cartcode.rules.context import Ctx, fmt_date, replace
 @rule(
     "CART201", "product-specific-pcs-required", severity=Severity.ERROR,
     sources=["astct-2025-04", "fcso-oncology-table"], settings=["inpatient"],
-    needs=["car-t-pcs"],
+    needs=["pcs:generic"],
 )
 def product_specific_pcs_required(ctx: Ctx) -> Iterator[Hit]:
     """The generic autologous ICD-10-PCS code is used although the product has its own code.

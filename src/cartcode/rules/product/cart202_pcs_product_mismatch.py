@@ -12,7 +12,7 @@ from cartcode.rules.context import Ctx, replace
 @rule(
     "CART202", "pcs-product-mismatch", severity=Severity.ERROR,
     sources=["astct-2025-04", "fcso-oncology-table", "tmhp-2025-05-30"], settings=["inpatient"],
-    needs=["car-t-pcs"],
+    needs=["pcs:product"],
 )
 def pcs_product_mismatch(ctx: Ctx) -> Iterator[Hit]:
     """The ICD-10-PCS code names a different product from the one the claim bills.

@@ -18,7 +18,7 @@ _BROADER = ("30233G", "30233X", "30233Y", "30243G", "30243X", "30243Y", "3E033GC
 @rule(
     "CART207", "section-x-stands-alone", severity=Severity.WARNING,
     sources=["icdlist-newtech"], settings=["inpatient"],
-    needs=["car-t-pcs"],
+    needs=["pcs:other"],
 )
 def section_x_stands_alone(ctx: Ctx) -> Iterator[Hit]:
     """A broader transfusion or introduction code reported beside the CAR-T section X code.

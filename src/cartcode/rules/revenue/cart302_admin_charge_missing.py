@@ -12,7 +12,7 @@ from cartcode.rules.context import ADMIN, PRODUCT_ROLES, Ctx
 @rule(
     "CART302", "admin-charge-missing", severity=Severity.WARNING,
     sources=["astct-2025-04"], settings=INSTITUTIONAL,
-    needs=["car-t-pcs", "line:admin", "line:product"],
+    needs=["car-t-pcs", "line:admin", "line:product"], unless=["line:admin-rev"],
 )
 def admin_charge_missing(ctx: Ctx) -> Iterator[Hit]:
     """A CAR-T claim with no administration charge on revenue code 0874.
