@@ -194,7 +194,8 @@ _car_t_claim = st.fixed_dictionaries(
     {"kind": st.sampled_from(["institutional", "professional"])},
     optional={
         "type_of_bill": st.sampled_from(["111", "131", "121"]), "place_of_service": st.sampled_from(["11", "22"]),
-        "payer": st.sampled_from(["medicare", "commercial", "medicare-advantage"]), "filing_indicator": st.sampled_from(["MA", "MB"]),
+        "payer": st.sampled_from(["medicare", "commercial", "medicare-advantage"]),
+        "filing_indicator": st.sampled_from(["MA", "MB"]),
         "claim_form": st.sampled_from(["paper", "electronic"]), "discharge_date": _day, "statement_from": _day,
         "statement_to": _day, "diagnoses": st.lists(_code, max_size=3), "procedures": st.lists(_code, max_size=3),
         "condition_codes": st.lists(_code, max_size=2),

@@ -121,11 +121,11 @@ def test_the_fast_shape_check_agrees_with_codeformat(kb: KB) -> None:
 
 
 from hypothesis import given, settings  # noqa: E402
-from test_json_claims import _car_t_claim  # noqa: E402
 
 from cartcode.kb.loader import load_kb  # noqa: E402
 from cartcode.rules import all_rules  # noqa: E402
 from cartcode.rules.context import Ctx, build_finding, index_for  # noqa: E402
+from test_json_claims import _car_t_claim  # noqa: E402
 
 
 @settings(max_examples=500, deadline=None)

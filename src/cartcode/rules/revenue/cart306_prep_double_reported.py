@@ -12,7 +12,7 @@ from cartcode.rules.context import PREP_ROLES, PRODUCT_ROLES, Ctx
 @rule(
     "CART306", "prep-double-reported", severity=Severity.ERROR,
     sources=["cha-car-t-billing", "cgs-cope22092"], settings=INSTITUTIONAL,
-    needs=["line:prep"],
+    needs=["line:prep", "line:product"],
 )
 def prep_double_reported(ctx: Ctx) -> Iterator[Hit]:
     """Cell collection or processing charged both inside the product charge and on its own line.
