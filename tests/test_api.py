@@ -370,3 +370,32 @@ def test_check_fhir_claim(client: TestClient, kb: KB) -> None:
     (result,) = report["claims"]
     assert result["id"] == "FHIR-1" and result["status"] == "checked"
     assert any({"system": "ICD-10-PCS", "code": "XW043C3"} in f["codes"] for f in result["findings"])
+
+
+def test_no_outbound_network(monkeypatch: pytest.MonkeyPatch, kb: KB) -> None:
+    """Claims hold PHI: answering must not open a connection or even resolve a name."""
+    import socket
+
+    attempts: list[str] = []
+
+    def refuse(name: str) -> Any:
+        def blocked(*args: Any, **kwargs: Any) -> Any:
+            attempts.append(f"{name}{args[1:] if name.startswith('socket.') else args}")
+            raise OSError("outbound network refused by the test")
+
+        return blocked
+
+    monkeypatch.setattr(socket.socket, "connect", refuse("socket.connect"))
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse("socket.connect_ex"))
+    monkeypatch.setattr(socket, "create_connection", refuse("create_connection"))
+    monkeypatch.setattr(socket, "getaddrinfo", refuse("getaddrinfo"))
+    with TestClient(create_app()) as c:
+        assert c.post("/v1/recommend", json=BREYANZI).status_code == 200
+        for path in EXAMPLES:
+            assert c.post("/v1/check", content=path.read_bytes()).status_code == 200
+        fhir = {"resourceType": "Claim", "id": "F", "status": "active", "use": "claim",
+                "type": {"coding": [{"code": "institutional"}]}, "created": "2025-06-02"}
+        assert c.post("/v1/check", json=fhir).status_code == 200
+        for url in ("/v1/rules", "/v1/rules/CART101", "/v1/codes/XW043N7", "/v1/kb", "/", "/static/app.js"):
+            assert c.get(url).status_code == 200, url
+    assert attempts == []
