@@ -33,6 +33,7 @@ from cartcode.kb.loader import KB, load_kb
 from cartcode.kb.schema import SYSTEMS, System
 from cartcode.recommend import recommend
 from cartcode.rules import RuleSpec, all_rules, get_rule
+from cartcode.rules.context import index_for
 from cartcode.web import middleware
 from cartcode.web.models import (
     CheckReport,
@@ -178,6 +179,10 @@ def create_app(
     if max_body < 1:
         raise ValueError("max_body must be at least 1 byte")
     kb = load_kb()
+    # Import every rule and build the rules' KB index now, once, on this thread: not inside the
+    # first request, and not twice by two check requests racing in the thread pool.
+    all_rules()
+    index_for(kb)
     app = FastAPI(
         title="cartcode",
         version=cartcode.__version__,
