@@ -19,8 +19,9 @@ def no_38999_for_autologous_prep(ctx: Ctx) -> Iterator[Hit]:
 
     ## What it checks
     Lines with 38999 whose revenue code is a cell collection, processing or receipt code
-    (0871, 0872, 0873), or that sit on a claim with an autologous product and no allogeneic one
-    while another line carries the administration.
+    (0871, 0872, 0873), or that sit on a claim with an autologous product while another line
+    carries the administration. Claims that name an allogeneic product are left alone: Note 1
+    sends allogeneic collection and processing to footnote 4 (no specific code: 38999).
 
     ## Why is this bad?
     Note 1 of the seed table: "Do not report unlisted code 38999 for cell collection or cell
@@ -40,6 +41,9 @@ def no_38999_for_autologous_prep(ctx: Ctx) -> Iterator[Hit]:
     - ncci-manual (NCCI policy manual, cited by the guide)
     """
     kinds = {ctx.ix.cell_kind.get(p) for p in ctx.products}
+    kinds.update(row.cell_kind for _, row in ctx.pcs_admin)
+    if "allogeneic" in kinds:
+        return  # Note 1: "for allogeneic, see footnote 4" - the unlisted code is the allogeneic route
     autologous_only = "autologous" in kinds and "allogeneic" not in kinds
     admin_elsewhere = any(lf.row is not None and lf.row.role == "admin" for lf in ctx.lines)
     for lf in ctx.lines:
