@@ -399,3 +399,12 @@ def test_no_outbound_network(monkeypatch: pytest.MonkeyPatch, kb: KB) -> None:
         for url in ("/v1/rules", "/v1/rules/CART101", "/v1/codes/XW043N7", "/v1/kb", "/", "/static/app.js"):
             assert c.get(url).status_code == 200, url
     assert attempts == []
+
+
+def test_api_encounter_has_the_same_fields_as_recommend() -> None:
+    """The strict request model mirrors cartcode.encounter.Encounter: a field added there must be
+    added here (else the API refuses it as unknown)."""
+    from cartcode.encounter import Encounter as LibraryEncounter
+    from cartcode.web.models import Encounter as ApiEncounter
+
+    assert set(ApiEncounter.model_fields) == set(LibraryEncounter.model_fields)
