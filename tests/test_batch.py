@@ -127,7 +127,7 @@ def test_killed_run_resumes_to_the_same_output(inputs: dict[str, object], tmp_pa
     assert len(manifest["units"]) == 4
     assert not any((resumed / name).exists() for name in FINAL)
     visible = [p.name for p in (resumed / "parts").iterdir() if not p.name.startswith(".")]
-    assert len(visible) == 4 * 3  # claims, findings and stats of each recorded unit, nothing half-written
+    assert len(visible) == 4 * 2  # rows and stats of each recorded unit, nothing half-written
     before = {p.name: p.stat().st_mtime_ns for p in (resumed / "parts").iterdir()}
     again = _run_cli(["batch", str(folder), "--out", str(resumed)])
     assert again.returncode == first.returncode, again.stderr

@@ -2,8 +2,8 @@
 
 Layout of ``--out DIR``::
 
-    findings.parquet  findings.csv   one row per finding (batch_schema.FINDINGS_SCHEMA)
-    claims.parquet    claims.csv     one row per claim read, checked or failed (CLAIMS_SCHEMA)
+    findings.parquet  findings.csv   one row per finding (batch_schema.FINDINGS_COLUMNS)
+    claims.parquet    claims.csv     one row per claim read, checked or failed (CLAIMS_COLUMNS)
     summary.json                     counts, findings by rule and severity, KB edition, inputs
     manifest.json                    the units of work already done (for resume)
     parts/                           each unit's own results
@@ -23,6 +23,7 @@ import json
 import math
 import os
 import signal
+import subprocess
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -31,13 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
-
 from cartcode.batch_inputs import GZIP_MAGIC, InputFile, InputKind, expand, sniff
-from cartcode.batch_schema import CLAIMS_SCHEMA, FINDINGS_SCHEMA, Columns
+from cartcode.batch_schema import Columns
 from cartcode.batch_x12 import Range, plan_ranges
 from cartcode.errors import InputError
 from cartcode.findings import ClaimResult
@@ -163,8 +159,28 @@ def plan(files: Sequence[InputFile], jobs: int) -> list[Unit]:
 
 
 # -- one unit ----------------------------------------------------------------------------------
-def _part_paths(parts: Path, unit: Unit) -> tuple[Path, Path, Path]:
-    return (parts / f"{unit.key}.claims.parquet", parts / f"{unit.key}.findings.parquet", parts / f"{unit.key}.json")
+def _part_paths(parts: Path, unit: Unit) -> tuple[Path, Path]:
+    """The unit's rows (marshal chunks, see Columns.dump) and its stats (JSON)."""
+    return (parts / f"{unit.key}.rows", parts / f"{unit.key}.json")
+
+
+def write_part(parts: Path, unit: Unit, chunks: Iterable[Columns]) -> dict[str, Any]:
+    """Write one unit's part files atomically; returns its manifest entry."""
+    rows_path, stats_path = _part_paths(parts, unit)
+    rows_tmp = _tmp(rows_path)
+    stats = Stats()
+    try:
+        with rows_tmp.open("wb") as handle:
+            for cols in chunks:
+                cols.dump(handle)
+                stats.add(cols)
+    except BaseException:
+        rows_tmp.unlink(missing_ok=True)
+        raise
+    os.replace(rows_tmp, rows_path)
+    data = {**unit.manifest_entry(), "stats": stats.to_json()}
+    write_json_atomic(stats_path, data)
+    return data
 
 
 def process_unit(unit: Unit, out: Path) -> dict[str, Any]:
@@ -174,26 +190,8 @@ def process_unit(unit: Unit, out: Path) -> dict[str, Any]:
     from cartcode.prefilter import bundled_pattern
 
     kb = load_kb()
-    parts = out / "parts"
-    claims_path, findings_path, stats_path = _part_paths(parts, unit)
-    claims_tmp, findings_tmp = _tmp(claims_path), _tmp(findings_path)
-    stats = Stats()
-    try:
-        with pq.ParquetWriter(claims_tmp, CLAIMS_SCHEMA) as cw, pq.ParquetWriter(findings_tmp, FINDINGS_SCHEMA) as fw:
-            for cols in check_input(unit.input.path, unit.input.label, unit.kind, kb, bundled_pattern(), rng=unit.rng):
-                cw.write_table(cols.claims_table())
-                if cols.findings:
-                    fw.write_table(cols.findings_table())
-                stats.add(cols)
-    except BaseException:
-        claims_tmp.unlink(missing_ok=True)
-        findings_tmp.unlink(missing_ok=True)
-        raise
-    os.replace(claims_tmp, claims_path)
-    os.replace(findings_tmp, findings_path)
-    data = {**unit.manifest_entry(), "stats": stats.to_json()}
-    write_json_atomic(stats_path, data)
-    return data
+    chunks = check_input(unit.input.path, unit.input.label, unit.kind, kb, bundled_pattern(), rng=unit.rng)
+    return write_part(out / "parts", unit, chunks)
 
 
 # -- manifest ----------------------------------------------------------------------------------
@@ -221,50 +219,18 @@ def _done(manifest: dict[str, Any], unit: Unit, parts: Path) -> bool:
 
 
 # -- merge -------------------------------------------------------------------------------------
-def _shifted(table: pa.Table, base: int) -> pa.Table:
-    if not base:
-        return table
-    col = table.schema.get_field_index("claim_index")
-    shifted = pc.add(table.column("claim_index"), pa.scalar(base, pa.int64()))
-    return table.set_column(col, table.schema.field(col), shifted)
+def merge_files(out: Path, sources: Sequence[tuple[Path, int]]) -> None:
+    """Run the Arrow merge (cartcode.batch_arrow) in a process of its own: see its docstring."""
+    plan = json.dumps({"out": str(out), "sources": [(str(p), b) for p, b in sources]})
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_src_dir(), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run([sys.executable, "-m", "cartcode.batch_arrow"], input=plan, text=True,
+                          capture_output=True, env=env, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"writing the merged files failed: {proc.stderr.strip()[-2000:]}")
 
 
-ROW_GROUP = 65_536  # rows per Parquet row group in the final files, whatever the parts' sizes
-
-
-def _merge_table(out: Path, name: str, schema: pa.Schema, sources: Iterable[tuple[Path, int]]) -> None:
-    """Concatenate part files (with their claim-index shift) into NAME.parquet and NAME.csv.
-
-    Rows are re-cut into row groups of exactly ROW_GROUP rows, so the final files are the same
-    bytes however the work was split (ranges, --jobs, resumed runs)."""
-    pq_path, csv_path = out / f"{name}.parquet", out / f"{name}.csv"
-    pq_tmp, csv_tmp = _tmp(pq_path), _tmp(csv_path)
-    pending: list[pa.Table] = []
-    rows = 0
-    with pq.ParquetWriter(pq_tmp, schema) as pw, pacsv.CSVWriter(csv_tmp, schema) as cw:
-
-        def flush(final: bool) -> None:
-            nonlocal pending, rows
-            if not pending:
-                return
-            table = pa.concat_tables(pending)
-            full = (rows // ROW_GROUP) * ROW_GROUP if not final else rows
-            if full:
-                head = table.slice(0, full)
-                pw.write_table(head, row_group_size=ROW_GROUP)
-                cw.write_table(head)
-            rest = table.slice(full)
-            pending, rows = ([rest], rest.num_rows) if rest.num_rows else ([], 0)
-
-        for path, base in sources:
-            for batch in pq.ParquetFile(path).iter_batches(batch_size=ROW_GROUP):
-                pending.append(_shifted(pa.Table.from_batches([batch], schema=schema), base))
-                rows += batch.num_rows
-                if rows >= ROW_GROUP:
-                    flush(final=False)
-        flush(final=True)
-    os.replace(pq_tmp, pq_path)
-    os.replace(csv_tmp, csv_path)
+def _src_dir() -> str:
+    return str(Path(__file__).resolve().parents[1])
 
 
 def summary_json(kb_stamp: dict[str, str], inputs: list[tuple[str, str, Stats]], engine: str) -> dict[str, Any]:
@@ -288,24 +254,20 @@ def merge(out: Path, units: Sequence[Unit], records: dict[str, dict[str, Any]], 
           engine: str = "local") -> dict[str, Any]:
     """Write the final files from the units' parts, in input order."""
     parts = out / "parts"
-    claim_sources: list[tuple[Path, int]] = []
-    finding_sources: list[tuple[Path, int]] = []
+    sources: list[tuple[Path, int]] = []
     per_input: dict[str, tuple[str, Stats]] = {}
     base_of: dict[str, int] = {}
     for unit in units:
         stats = Stats.from_json(records[unit.key]["stats"])
         label = unit.input.label
         base = base_of.get(label, 0) if unit.part else 0
-        claims_path, findings_path, _ = _part_paths(parts, unit)
-        claim_sources.append((claims_path, base))
-        finding_sources.append((findings_path, base))
+        sources.append((_part_paths(parts, unit)[0], base))
         base_of[label] = base + stats.claims
         if label in per_input:
             per_input[label][1].merge(stats)
         else:
             per_input[label] = (unit.kind, stats)
-    _merge_table(out, "claims", CLAIMS_SCHEMA, claim_sources)
-    _merge_table(out, "findings", FINDINGS_SCHEMA, finding_sources)
+    merge_files(out, sources)
     summary = summary_json(kb_stamp, [(label, kind, s) for label, (kind, s) in per_input.items()], engine)
     write_json_atomic(out / "summary.json", summary)
     return summary

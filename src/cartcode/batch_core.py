@@ -20,7 +20,7 @@ from cartcode.findings import ClaimResult, Finding
 from cartcode.kb.loader import KB
 from cartcode.model import Claim, ClaimError, ClaimSource
 
-CHUNK = 65_536
+CHUNK = 16_384
 
 
 def result_of(item: Claim | ClaimError, kb: KB) -> ClaimResult:

@@ -11,39 +11,39 @@ grow (new columns at the end).
 from __future__ import annotations
 
 import json
+import marshal
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
-
-import pyarrow as pa
+from typing import Any, BinaryIO
 
 from cartcode.findings import ClaimResult, Finding
 from cartcode.model import ClaimSource
 
-FINDINGS_SCHEMA = pa.schema([
-    pa.field("file", pa.string(), nullable=False),
-    pa.field("claim_index", pa.int64(), nullable=False),
-    pa.field("claim_id", pa.string()),
-    pa.field("status", pa.string(), nullable=False),
-    pa.field("rule", pa.string(), nullable=False),
-    pa.field("name", pa.string(), nullable=False),
-    pa.field("severity", pa.string(), nullable=False),
-    pa.field("message", pa.string(), nullable=False),
-    pa.field("location", pa.string(), nullable=False),  # JSON object
-    pa.field("codes", pa.string(), nullable=False),  # JSON array of {system, code}
-    pa.field("fix", pa.string()),  # JSON object, null when the finding has no fix
-    pa.field("sources", pa.string(), nullable=False),  # JSON array of source ids
-    pa.field("kb_edition", pa.string(), nullable=False),
-])
-
-CLAIMS_SCHEMA = pa.schema([
-    pa.field("file", pa.string(), nullable=False),
-    pa.field("claim_index", pa.int64(), nullable=False),
-    pa.field("claim_id", pa.string()),
-    pa.field("status", pa.string(), nullable=False),  # checked | failed
-    pa.field("error", pa.string()),
-    pa.field("finding_count", pa.int64(), nullable=False),
-])
+# (name, Arrow type, nullable) of each column, in order; pyarrow itself is only imported where
+# tables are built (batch_arrow), so the checking processes stay small.
+FINDINGS_COLUMNS: tuple[tuple[str, str, bool], ...] = (
+    ("file", "string", False),
+    ("claim_index", "int64", False),
+    ("claim_id", "string", True),
+    ("status", "string", False),
+    ("rule", "string", False),
+    ("name", "string", False),
+    ("severity", "string", False),
+    ("message", "string", False),
+    ("location", "string", False),  # JSON object
+    ("codes", "string", False),  # JSON array of {system, code}
+    ("fix", "string", True),  # JSON object, null when the finding has no fix
+    ("sources", "string", False),  # JSON array of source ids
+    ("kb_edition", "string", False),
+)
+CLAIMS_COLUMNS: tuple[tuple[str, str, bool], ...] = (
+    ("file", "string", False),
+    ("claim_index", "int64", False),
+    ("claim_id", "string", True),
+    ("status", "string", False),  # checked | failed
+    ("error", "string", True),
+    ("finding_count", "int64", False),
+)
 
 
 def _dumps(value: Any) -> str:
@@ -106,21 +106,17 @@ class Columns:
         for finding in result.findings:
             self.findings.append(finding_row(file, result.source.index, result.id, finding, edition))
 
-    def claims_table(self) -> pa.Table:
-        return pa.Table.from_arrays(
-            [
-                pa.array(self.file, pa.string()),
-                pa.array(self.index, pa.int64()),
-                pa.array(self.claim_id, pa.string()),
-                pa.array(self.status, pa.string()),
-                pa.array(self.error, pa.string()),
-                pa.array(self.finding_count, pa.int64()),
-            ],
-            schema=CLAIMS_SCHEMA,
-        )
+    def claims_lists(self) -> list[list[Any]]:
+        """The claims table's columns, in CLAIMS_COLUMNS order."""
+        return [self.file, self.index, self.claim_id, self.status, self.error, self.finding_count]
 
-    def findings_table(self) -> pa.Table:
-        return pa.Table.from_pylist(self.findings, schema=FINDINGS_SCHEMA)
+    def findings_lists(self) -> list[list[Any]]:
+        """The findings table's columns, in FINDINGS_COLUMNS order."""
+        return [[row[name] for row in self.findings] for name, _, _ in FINDINGS_COLUMNS]
+
+    def dump(self, handle: BinaryIO) -> None:
+        """Append this chunk to a part file (marshal: fast, and loading it runs no code)."""
+        marshal.dump({"claims": self.claims_lists(), "findings": self.findings_lists()}, handle)
 
     def results(self) -> Iterator[ClaimResult]:
         """The rows back as ClaimResults (for `check` output), findings re-attached in order."""
@@ -149,3 +145,13 @@ def finding_of(row: dict[str, Any]) -> Finding:
         "fix": json.loads(row["fix"]) if row["fix"] else None,
         "sources": json.loads(row["sources"]),
     })
+
+
+def load_chunks(handle: BinaryIO) -> Iterator[dict[str, list[list[Any]]]]:
+    """The chunks of a part file written by :meth:`Columns.dump`, in order."""
+    while True:
+        try:
+            chunk = marshal.load(handle)
+        except EOFError:
+            return
+        yield chunk

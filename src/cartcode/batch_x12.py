@@ -96,7 +96,7 @@ def read_stream(
     prefilter: re.Pattern[bytes],
     *,
     rng: Range | None = None,
-    block_size: int = x12.BLOCK_SIZE,
+    block_size: int = 1 << 20,  # small blocks: each is copied a few times (tail + block, cut)
     skipped: Callable[[int, str], None] | None = None,
 ) -> Iterator[Item]:
     """:func:`cartcode.readers.x12.read_stream`, optionally over one range of the file (the stream

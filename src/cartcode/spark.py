@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
 
-from cartcode.batch_schema import CLAIMS_SCHEMA, FINDINGS_SCHEMA, Columns
+from cartcode.batch_arrow import CLAIMS_SCHEMA, FINDINGS_SCHEMA, table
+from cartcode.batch_schema import Columns
 
 if TYPE_CHECKING:  # pragma: no cover
     from cartcode.batch_inputs import InputFile
@@ -67,16 +68,16 @@ def _columns_for_row(row: dict[str, Any]) -> Iterator[Columns]:
         yield cols
 
 
-def _wide(table: pa.Table, name: str, row: int) -> pa.RecordBatch:
-    n = table.num_rows
+def _wide(rows: pa.Table, name: str, row: int) -> pa.RecordBatch:
+    n = rows.num_rows
     arrays = []
     for f in _WIDE:
         if f.name == "table":
             arrays.append(pa.array([name] * n, pa.string()))
         elif f.name == "row":
             arrays.append(pa.array([row] * n, pa.int64()))
-        elif f.name in table.column_names:
-            arrays.append(table.column(f.name).combine_chunks().cast(f.type))
+        elif f.name in rows.column_names:
+            arrays.append(rows.column(f.name).combine_chunks().cast(f.type))
         else:
             arrays.append(pa.nulls(n, f.type))
     return pa.RecordBatch.from_arrays(arrays, schema=_WIDE)
@@ -90,9 +91,9 @@ def check_arrow_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.Record
         for position, row in enumerate(rows):
             ordinal = int(row["row"]) if "row" in names and row["row"] is not None else position
             for cols in _columns_for_row(row):
-                yield _wide(cols.claims_table(), "claims", ordinal)
+                yield _wide(table(cols.claims_lists(), CLAIMS_SCHEMA), "claims", ordinal)
                 if cols.findings:
-                    yield _wide(cols.findings_table(), "findings", ordinal)
+                    yield _wide(table(cols.findings_lists(), FINDINGS_SCHEMA), "findings", ordinal)
 
 
 def _spark_schema(schema: pa.Schema) -> Any:
@@ -141,9 +142,8 @@ def run_batch(files: Sequence[InputFile], out: Path, *, master: str | None, kb_s
     import sys
 
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
-    from cartcode.batch import Stats, Unit, _part_paths, merge, write_json_atomic
+    from cartcode.batch import Unit, merge, write_part
     from cartcode.batch_inputs import sniff
 
     try:
@@ -171,7 +171,6 @@ def run_batch(files: Sequence[InputFile], out: Path, *, master: str | None, kb_s
         spark.stop()
     units: list[Unit] = []
     records: dict[str, dict[str, Any]] = {}
-    parts = out / "parts"
     kinds: dict[Path, Any] = {}
     for i, r in enumerate(rows):
         f = r["input"]
@@ -180,17 +179,12 @@ def run_batch(files: Sequence[InputFile], out: Path, *, master: str | None, kb_s
         mine = wide.filter(pc.equal(wide.column("row"), i))
         claims = _narrow(mine, "claims", CLAIMS_SCHEMA)
         findings = _narrow(mine, "findings", FINDINGS_SCHEMA)
-        claims_path, findings_path, stats_path = _part_paths(parts, unit)
-        pq.write_table(claims, claims_path)
-        pq.write_table(findings, findings_path)
-        stats = Stats()
         cols = Columns()
-        cols.index = claims.column("claim_index").to_pylist()
-        cols.status = claims.column("status").to_pylist()
+        cols.file, cols.index, cols.claim_id, cols.status, cols.error, cols.finding_count = (
+            claims.column(name).to_pylist() for name in CLAIMS_SCHEMA.names
+        )
         cols.findings = findings.to_pylist()
-        stats.add(cols)
-        records[unit.key] = {**unit.manifest_entry(), "stats": stats.to_json()}
-        write_json_atomic(stats_path, records[unit.key])
+        records[unit.key] = write_part(out / "parts", unit, [cols])
         units.append(unit)
     return merge(out, units, records, kb_stamp, engine="spark")
 
