@@ -206,3 +206,21 @@ def test_input_errors_are_shown_not_swallowed(page: Any, server: ServerProcess) 
     page.get_by_role("button", name="Show the codes").click()
     alert = page.locator("#worksheet-result [role=alert]")
     expect(alert).to_contain_text(re.compile(r"did you mean.*breyanzi", re.IGNORECASE))  # the close match
+
+
+def test_page_with_a_token_protected_server(page: Any, tmp_path: Path, kb: KB) -> None:
+    from playwright.sync_api import expect
+
+    with running_server(token="page-token", log_path=tmp_path / "server.log") as secured:
+        page.goto(secured.url + "/")
+        stamp = page.locator("#kb-stamp")
+        expect(stamp).to_contain_text("bearer token")  # the 401 is explained, not swallowed
+        page.locator("summary", has_text="Server token").click()
+        page.get_by_label("Bearer token").fill("page-token")
+        page.get_by_label("Bearer token").press("Tab")  # `change` fires: the KB reloads with the token
+        expect(stamp).to_contain_text(f"Knowledge base {kb.edition}")
+        page.get_by_label("Date of service").fill("2025-06-01")
+        page.get_by_label("Product", exact=False).first.fill("Breyanzi")
+        page.get_by_label("Central vein").check()
+        page.get_by_role("button", name="Show the codes").click()
+        expect(page.locator("#worksheet-result")).to_contain_text("XW043N7")
