@@ -10,6 +10,7 @@ same dates for Medicare.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Iterator
 from decimal import Decimal
@@ -53,8 +54,9 @@ def _units(text: str | None) -> Decimal | None:
     return Decimal(match.group(1)) if match else None
 
 
-def answer_to_claim(answer: Answer) -> dict[str, Any]:
-    """The claim a biller would send for the answer (the first option when alternatives are offered)."""
+def answer_to_claim(answer: Answer, *, optional: bool = False) -> dict[str, Any]:
+    """The claim a biller would send for the answer (the first route when both are offered; the
+    optional alternatives, such as tracking-only preparation lines, when `optional`)."""
     enc = answer.encounter
     setting, day = enc["setting"], enc["date"]
     token = enc.get("product_acquisition") == "no-cost"
@@ -73,7 +75,7 @@ def answer_to_claim(answer: Answer) -> dict[str, Any]:
     notes: list[str] = []
     lines: dict[str, dict[str, Any]] = {}
     for code in answer.codes:
-        if code.optional:
+        if code.optional and not optional:
             continue  # an alternative (e.g. tracking-only lines instead of inside the product charge)
         system = code.system
         if system == "ICD-10-PCS":
@@ -132,13 +134,16 @@ def _check(encounter: dict[str, Any], kb: KB) -> list[str]:
         answer = recommend(encounter, kb)
     except InputError:
         return []  # e.g. a product with no code valid on that date: recommend refuses, nothing to check
-    claim_data = answer_to_claim(answer)
-    import json
-
-    (claim,) = list(json_claims.read(json.dumps(claim_data).encode(), "recommend.json"))
-    assert not isinstance(claim, json_claims.ClaimError), claim.error
-    errors = [f for f in check_claim(claim, kb) if f.severity == Severity.ERROR]
-    return [f"{encounter} -> {f.rule} {f.name}: {f.message}" for f in errors]
+    variants = [False, True] if any(c.optional for c in answer.codes) else [False]
+    problems: list[str] = []
+    for optional in variants:
+        claim_data = answer_to_claim(answer, optional=optional)
+        (claim,) = list(json_claims.read(json.dumps(claim_data).encode(), "recommend.json"))
+        assert not isinstance(claim, json_claims.ClaimError), claim.error
+        errors = [f for f in check_claim(claim, kb) if f.severity == Severity.ERROR]
+        label = " (with the optional lines)" if optional else ""
+        problems.extend(f"{encounter}{label} -> {f.rule} {f.name}: {f.message}" for f in errors)
+    return problems
 
 
 @pytest.fixture(scope="module")
