@@ -150,3 +150,10 @@ def test_rules_lists_and_documents(capsys, monkeypatch) -> None:  # type: ignore
     assert code == 0 and "CART401" in out
     code, _, err = run(capsys, monkeypatch, "rules", "CART10")
     assert code == 2 and "CART101" in err
+
+
+def test_stdin_is_read_with_a_dash(capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(MISTAKES.read_bytes())))
+    code, out, _ = run(capsys, monkeypatch, "check", "-", "--format", "json")
+    report = json.loads(out)
+    assert code == 1 and report["claims"][0]["source"]["file"] == "<stdin>"

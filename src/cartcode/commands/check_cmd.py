@@ -43,9 +43,14 @@ def _split(values: list[str] | None) -> list[str]:
     return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
 
 
+def _name(path: Path) -> str:
+    """The file name findings carry: `-` reads stdin."""
+    return "<stdin>" if str(path) == "-" else str(path)
+
+
 def _fix_targets(files: list[Path], out: Path) -> dict[Path, Path]:
     """Where each input's fixed copy goes; never over an input."""
-    inputs = {f.resolve() for f in files}
+    inputs = {f.resolve() for f in files if str(f) != "-"}
     if len(files) == 1:
         targets = {files[0]: out}
     else:
@@ -86,12 +91,12 @@ def run_check(options: CheckOptions) -> int:
     inputs: dict[Path, bytes] = {}
     for path in options.files:
         try:
-            data = path.read_bytes()
-            results = engine.check_results(data, filename=str(path), kb=kb, rules=rules)
+            data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
+            results = engine.check_results(data, filename=_name(path), kb=kb, rules=rules)
             if options.strict:  # X12 only: pyx12's implementation-guide findings on the claims
                 from cartcode.readers.x12_strict import add_strict_findings
 
-                add_strict_findings(results, data, str(path))
+                add_strict_findings(results, data, _name(path))
             claims.extend(results)
             inputs[path] = data
         except OSError as exc:
@@ -114,13 +119,13 @@ def run_check(options: CheckOptions) -> int:
         if path not in inputs:
             continue
         try:
-            fixed = engine.fix(inputs[path], str(path), report)
+            fixed = engine.fix(inputs[path], _name(path), report)
         except (AttributeError, NotImplementedError):
             unreadable.append(f"cartcode: error: {path}: fixes are not available for this input format")
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(fixed)
-        applied = sum(len(v) for v in engine.safe_fixes(report, str(path)).values())
+        applied = sum(len(v) for v in engine.safe_fixes(report, _name(path)).values())
         typer.echo(f"cartcode: applied {applied} safe fix(es) to {path}, wrote {target}", err=True)
 
     for message in unreadable:
@@ -133,7 +138,9 @@ def run_check(options: CheckOptions) -> int:
 def register(app: typer.Typer) -> None:
     @app.command()
     def check(
-        files: Annotated[list[Path], typer.Argument(help="Claim files: our JSON, X12 837I/837P, or FHIR JSON.")],
+        files: Annotated[
+            list[Path], typer.Argument(help="Claim files: our JSON, X12 837I/837P, or FHIR JSON; - for stdin.")
+        ],
         format: Annotated[CheckFormat, typer.Option("--format", help="text, json or csv")] = CheckFormat.text,
         fix: Annotated[bool, typer.Option("--fix", help="Apply the safe fixes (needs --out).")] = False,
         out: Annotated[
