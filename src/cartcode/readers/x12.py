@@ -212,6 +212,8 @@ class _Scanner:
     pending_notes: list[InputNote] = field(default_factory=list)
     ctx_cache: tuple[int, str | None, Location | None] | None = None
     isa_end: int = 0  # buffer offset just past the current ISA
+    hits: list[int] | None = None  # offsets of the prefilter's matches in the buffer (computed once)
+    hit_i: int = 0
     scanned_upto: int = 0  # buffer offset up to which segment identifiers were checked (or skipped)
 
     # -- counters ----------------------------------------------------------------------------
@@ -304,6 +306,8 @@ class _Scanner:
         if self.st is not None:
             self.st.pos = 0  # the transaction began in an earlier block
         self.scanned_upto = 0
+        self.hits = None
+        self.hit_i = 0
         n = len(buf)
         pos = 0
         while not self.dead:
@@ -602,9 +606,18 @@ class _Scanner:
         kind = st.kind
         assert kind is not None
         prefilter = self.prefilter
-        if prefilter is not None and prefilter.search(buf, start, end) is None:
-            self.scanned_upto = end
-            return self.minimal(raw_id, kind)
+        if prefilter is not None:
+            # the buffer's prefilter hits (one regex pass per buffer, in C) against this claim's span
+            hits = self.hits
+            if hits is None:
+                hits = self.hits = [m.start() for m in prefilter.finditer(buf)]
+            i = self.hit_i
+            while i < len(hits) and hits[i] < start:
+                i += 1
+            self.hit_i = i
+            if i == len(hits) or hits[i] >= end:
+                self.scanned_upto = end
+                return self.minimal(raw_id, kind)
         hl = self.pats.hl.search(buf, start, end)
         if hl is not None:
             end = hl.start(1)
