@@ -606,7 +606,12 @@ class _Scanner:
         kind = st.kind
         assert kind is not None
         prefilter = self.prefilter
-        if prefilter is not None:
+        if prefilter is not None and not isinstance(prefilter, re.Pattern):
+            # a duck-typed prefilter (anything with `search(buf, start, end)`), asked per claim
+            if prefilter.search(buf, start, end) is None:
+                self.scanned_upto = end
+                return self.minimal(raw_id, kind)
+        elif prefilter is not None:
             # the buffer's prefilter hits (one regex pass per buffer, in C) against this claim's span
             hits = self.hits
             if hits is None:
