@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from cartcode.batch_inputs import InputKind, iter_lines, open_input, read_all
-from cartcode.batch_schema import Columns
+from cartcode.batch_schema import Columns, finding_row
 from cartcode.batch_x12 import SUPPORTS_SKIPPED, Range, is_cleared, read_stream
 from cartcode.engine import check_claim
 from cartcode.findings import ClaimResult, Finding
@@ -61,6 +61,36 @@ def columns_of(items: Iterable[Any], label: str, kb: KB, *, index_base: int = 0)
         yield cols
 
 
+class _Chunk:
+    """One chunk of rows, built for the common case: a cleared claim costs two list appends;
+    the constant columns (file, status, error, finding count) are filled in when it is full."""
+
+    __slots__ = ("findings", "ids", "idx", "label", "special")
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.idx: list[int] = []
+        self.ids: list[str | None] = []
+        self.special: dict[int, tuple[str, str | None, int]] = {}  # position -> status, error, count
+        self.findings: list[dict[str, Any]] = []
+
+    def add(self, result: ClaimResult, index: int, edition: str) -> None:
+        self.special[len(self.idx)] = (result.status, result.error, len(result.findings))
+        self.idx.append(index)
+        self.ids.append(result.id)
+        for finding in result.findings:
+            self.findings.append(finding_row(self.label, index, result.id, finding, edition))
+
+    def columns(self) -> Columns:
+        n = len(self.idx)
+        status, count = ["checked"] * n, [0] * n
+        error: list[str | None] = [None] * n
+        for pos, (st, err, cnt) in self.special.items():
+            status[pos], error[pos], count[pos] = st, err, cnt
+        return Columns(file=[self.label] * n, index=self.idx, claim_id=self.ids, status=status, error=error,
+                       finding_count=count, findings=self.findings)
+
+
 def x12_columns(
     stream: BinaryIO, label: str, kb: KB, prefilter: re.Pattern[bytes], *, rng: Range | None = None,
     index_base: int = 0,
@@ -71,38 +101,36 @@ def x12_columns(
         yield from columns_of(read_stream(stream, label, prefilter, rng=rng), label, kb, index_base=index_base)
         return
     edition = kb.edition
-    done: list[Columns] = []
-    cols = Columns()
+    done: list[_Chunk] = []
+    chunk = _Chunk(label)
+    idx_append, ids_append = chunk.idx.append, chunk.ids.append
 
     def skipped(index: int, claim_id: str) -> None:
-        nonlocal cols
-        cols.file.append(label)
-        cols.index.append(index + index_base)
-        cols.claim_id.append(claim_id)
-        cols.status.append("checked")
-        cols.error.append(None)
-        cols.finding_count.append(0)
-        if len(cols.index) >= CHUNK:
-            done.append(cols)
-            cols = Columns()
+        nonlocal chunk, idx_append, ids_append
+        idx_append(index + index_base)
+        ids_append(claim_id)
+        if len(chunk.idx) >= CHUNK:
+            done.append(chunk)
+            chunk = _Chunk(label)
+            idx_append, ids_append = chunk.idx.append, chunk.ids.append
 
     for item in read_stream(stream, label, prefilter, rng=rng, skipped=skipped):
         if is_cleared(item):
             skipped(item.source.index, str(item.id))  # a reader without the callback yields minimal claims
         else:
-            result = result_of(item, kb)
-            if index_base:
-                result.source = ClaimSource(file=result.source.file, index=result.source.index + index_base)
-            cols.add_result(label, result, edition)
-            if len(cols.index) >= CHUNK:
-                done.append(cols)
-                cols = Columns()
+            chunk.add(result_of(item, kb), item.source.index + index_base, edition)
+            if len(chunk.idx) >= CHUNK:
+                done.append(chunk)
+                chunk = _Chunk(label)
+                idx_append, ids_append = chunk.idx.append, chunk.ids.append
         if done:
-            yield from done
+            for full in done:
+                yield full.columns()
             done.clear()
-    yield from done
-    if len(cols):
-        yield cols
+    for full in done:
+        yield full.columns()
+    if chunk.idx:
+        yield chunk.columns()
 
 
 def _relined(result: ClaimResult, line: int, index: int) -> ClaimResult:

@@ -14,10 +14,10 @@ import json
 import marshal
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
-from cartcode.findings import ClaimResult, Finding
-from cartcode.model import ClaimSource
+if TYPE_CHECKING:  # pragma: no cover - the merge process imports this module and must stay small
+    from cartcode.findings import ClaimResult, Finding
 
 # (name, Arrow type, nullable) of each column, in order; pyarrow itself is only imported where
 # tables are built (batch_arrow), so the checking processes stay small.
@@ -120,6 +120,9 @@ class Columns:
 
     def results(self) -> Iterator[ClaimResult]:
         """The rows back as ClaimResults (for `check` output), findings re-attached in order."""
+        from cartcode.findings import ClaimResult
+        from cartcode.model import ClaimSource
+
         by_claim: dict[int, list[Finding]] = {}
         for row in self.findings:
             by_claim.setdefault(row["claim_index"], []).append(finding_of(row))
@@ -135,6 +138,8 @@ class Columns:
 
 def finding_of(row: dict[str, Any]) -> Finding:
     """A findings row back as a Finding (the inverse of finding_row)."""
+    from cartcode.findings import Finding
+
     return Finding.model_validate({
         "rule": row["rule"],
         "name": row["name"],
