@@ -708,18 +708,20 @@ class _Scanner:
         self.scan_bad_segments(buf, min(self.scanned_upto, start), end, notes)
         seg_no, line = self.advance(buf, start)
         segments: list[Segment] = []
-        term, el = d.segment, d.element_s
-        offset = start
-        for piece in buf[start:end].split(term):
-            stripped = piece.lstrip(b" \t\r\n")
+        # latin-1 maps every byte to one character, so string offsets are byte offsets
+        term, el = d.segment.decode("latin-1"), d.element_s
+        offset = self.base + start
+        for piece in buf[start:end].decode("latin-1").split(term):
+            stripped = piece.lstrip(" \t\r\n")
             lead = len(piece) - len(stripped)
             if lead:
-                line += piece.count(b"\n", 0, lead)
+                line += piece.count("\n", 0, lead)
             if stripped:
-                elements = stripped.decode("latin-1").split(el)
-                segments.append(Segment(elements[0], elements, seg_no, line, self.base + offset + lead))
+                elements = stripped.split(el)
+                segments.append(Segment(elements[0], elements, seg_no, line, offset + lead))
                 seg_no += 1
-                line += stripped.count(b"\n")
+                if "\n" in stripped:
+                    line += stripped.count("\n")
             offset += len(piece) + 1
         ctx = Context(
             file=self.file,
