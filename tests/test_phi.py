@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -223,3 +223,28 @@ def test_no_module_logs_claim_content_in_process(caplog: pytest.LogCaptureFixtur
     assert caplog.records, "expected at least the access log records"
     server_side = [r for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))]  # the test's client
     _assert_clean("\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in server_side))
+
+
+def test_access_log_never_quotes_a_method_or_path_it_does_not_know(caplog: pytest.LogCaptureFixture) -> None:
+    """Behind a permissive HTTP parser (h11) any token is a method: the access line says OTHER."""
+    import asyncio
+
+    app = create_app()
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": SURNAME,
+             "scheme": "http", "path": f"/{MEMBER}", "raw_path": f"/{MEMBER}".encode(), "query_string": b"",
+             "root_path": "", "headers": [(b"host", b"127.0.0.1")], "client": ("127.0.0.1", 1),
+             "server": ("127.0.0.1", 8000)}
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def receive() -> MutableMapping[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    caplog.set_level(logging.INFO, logger="cartcode.access")
+    asyncio.run(app(scope, receive, send))
+    assert sent[0]["status"] == 404
+    line = next(r.getMessage() for r in caplog.records if r.name == "cartcode.access")
+    assert '"OTHER <no route>" 404' in line
+    _assert_clean(line)

@@ -75,6 +75,16 @@ def _route_template(scope: Scope) -> str:
     return path if isinstance(path, str) and path else "<no route>"
 
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
+
+
+def _method(scope: Scope) -> str:
+    """The method, or OTHER: a server with a permissive parser (h11) passes any token as the
+    method, and a client could put a name there."""
+    method = scope.get("method")
+    return method if method in _METHODS else "OTHER"
+
+
 def _frames_only(exc: BaseException) -> str:
     """A traceback without the exception's message, which may quote claim content."""
     frames = traceback.extract_tb(exc.__traceback__)[-8:]  # innermost: where it broke
@@ -105,7 +115,7 @@ class GuardMiddleware:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
-            error_log.error("unhandled %s on %s %s", _frames_only(exc), scope.get("method"), _route_template(scope))
+            error_log.error("unhandled %s on %s %s", _frames_only(exc), _method(scope), _route_template(scope))
             if status == 0:
                 status = 500
                 await send_error(send, 500, "internal error")
@@ -114,7 +124,7 @@ class GuardMiddleware:
             access_log.info(
                 '%s "%s %s" %d %.1fms',
                 f"{client[0]}:{client[1]}" if client else "-",
-                scope.get("method", "-"),
+                _method(scope),
                 _route_template(scope),
                 status,
                 (time.perf_counter() - started) * 1000,
