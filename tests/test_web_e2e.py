@@ -89,6 +89,8 @@ def test_worksheet_then_check_in_chromium(page: Any, server: ServerProcess, arti
     page.on("request", lambda request: requests.append(request.url))
     page_errors: list[str] = []
     page.on("pageerror", lambda error: page_errors.append(str(error)))
+    console_errors: list[str] = []  # e.g. a Content-Security-Policy violation
+    page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)
 
     page.goto(server.url + "/")
     expect(page.locator("#kb-stamp")).to_contain_text(f"Knowledge base {kb.edition}")
@@ -181,6 +183,7 @@ def test_worksheet_then_check_in_chromium(page: Any, server: ServerProcess, arti
 
     assert (artifacts / "worksheet.png").stat().st_size > 10_000
     assert page_errors == []
+    assert console_errors == []
     # Nothing but our own server was contacted.
     assert requests and all(url.startswith(server.url) for url in requests), requests
 
