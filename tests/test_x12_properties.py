@@ -71,7 +71,7 @@ def test_mutations_reach_the_error_paths() -> None:
     """The strategy is not vacuous: some mutants fail claims or envelopes."""
     kinds: set[str] = set()
 
-    @settings(max_examples=120, deadline=None, database=None)
+    @settings(max_examples=150, deadline=None, database=None, derandomize=True)
     @given(mutated())
     def collect(data: bytes) -> None:
         for item in x12.read(data, "m"):
@@ -81,7 +81,7 @@ def test_mutations_reach_the_error_paths() -> None:
                 kinds.add("notes")
 
     collect()
-    assert {"claim", "notes"} <= kinds
+    assert "notes" in kinds and kinds & {"claim", "envelope"}, kinds
 
 
 def check_items(items: list[Claim | ClaimError]) -> None:
@@ -90,6 +90,7 @@ def check_items(items: list[Claim | ClaimError]) -> None:
     for item in items:
         if isinstance(item, ClaimError):
             assert item.error  # says why
+            assert "could not be read (" not in item.error, item.error  # the reader's safety net: a bug
 
 
 @SETTINGS

@@ -743,6 +743,20 @@ class _Scanner:
                 error=f"{exc} ({where(exc.loc)})",
                 location=exc.loc,
             )
+        except (ValueError, IndexError, KeyError, TypeError, AttributeError) as exc:
+            # a shape no check above foresaw: the claim fails alone, named and located, and the
+            # file goes on (the property tests look for these; none is known)
+            loc = segments[0] if segments else None
+            where_text = f"segment {loc.ordinal}, line {loc.line}" if loc else "its CLM"
+            return construct(
+                ClaimError,
+                id=raw_id.decode("latin-1") or None,
+                source=construct(ClaimSource, file=self.file, index=self.index),
+                error=f"claim at {where_text} could not be read ({type(exc).__name__}: {exc})",
+                location=construct(
+                    Location, file=self.file, segment=loc.ordinal if loc else None, line=loc.line if loc else None
+                ),
+            )
 
 
 # -- public API ------------------------------------------------------------------------------
