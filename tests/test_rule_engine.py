@@ -140,3 +140,11 @@ def test_trigger_gating_never_hides_a_finding(data: dict[str, object]) -> None:
     every = [build_finding(r, hit) for r in all_rules() if ctx.setting in r.settings for hit in r.func(ctx)]
     every.sort(key=engine.sort_key)
     assert [f.to_json() for f in engine.check_claim(claim, kb)] == [f.to_json() for f in every]
+
+
+def test_location_dict_is_location_as_dict() -> None:
+    from cartcode.rules.context import location_dict
+
+    for loc in (Location(file="f", path="$.lines[0].code"), Location(segment=12, loop="2400", element="SV202-2"),
+                Location(), None):
+        assert location_dict(loc) == (loc.as_dict() if loc is not None else {})
