@@ -148,9 +148,12 @@ def test_split_runs_give_the_same_output(tmp_path: Path, monkeypatch: pytest.Mon
     assert len(units) >= 5 and all(u.rng is not None for u in units[:-1])
     batch.run(inputs, tmp_path / "ranges", progress=False)
     batch.run(inputs, tmp_path / "jobs", jobs=2, progress=False)
+    monkeypatch.setattr(batch, "IN_PROCESS_MERGE_ROWS", 0)  # the merge in its own process
+    batch.run(inputs, tmp_path / "merged-apart", progress=False)
     expected = _final_bytes(tmp_path / "one")
     assert _final_bytes(tmp_path / "ranges") == expected
     assert _final_bytes(tmp_path / "jobs") == expected
+    assert _final_bytes(tmp_path / "merged-apart") == expected
 
 
 def test_cli_exit_codes_and_summary(tmp_path: Path) -> None:
