@@ -35,8 +35,12 @@ def _source_line(kb: KB, source_id: str) -> str:
     return f"- `{source_id}`: {src.publisher}, {title}{where}"
 
 
-def render_rule_markdown(spec: RuleSpec, kb: KB, *, level: int = 1) -> str:
-    """One rule's documentation: summary, metadata, the docstring's sections, sources, examples."""
+def render_rule_markdown(spec: RuleSpec, kb: KB, *, level: int = 1, titles: bool = True) -> str:
+    """One rule's documentation: summary, metadata, the docstring's sections, sources, examples.
+
+    `titles`: list the sources with their KB titles and addresses (`cartcode rules ID`); without,
+    the docstring's own References text (docs/rules.md, which then does not change with the KB).
+    """
     h = "#" * level
     out = [f"{h} {spec.id} {spec.name}", "", spec.summary, ""]
     out.append(
@@ -50,7 +54,10 @@ def render_rule_markdown(spec: RuleSpec, kb: KB, *, level: int = 1) -> str:
             continue
         out.extend([f"{h}# {heading}", "", sections.get(heading, "").strip(), ""])
     out.extend([f"{h}# References", ""])
-    out.extend(_source_line(kb, s) for s in spec.sources)
+    if titles:
+        out.extend(_source_line(kb, s) for s in spec.sources)
+    else:
+        out.append(sections.get("References", "").strip())
     out.append("")
     cases = load_cases(spec)
     bad = next((c for c in cases if not c.good), None)
@@ -88,7 +95,8 @@ def render_markdown(kb: KB | None = None) -> str:
         "`src/cartcode/rules/<family>/<id>_<name>.py` with its good and bad cases beside it "
         "(`<id>_<name>.yaml`). ICD-10-PCS and claim-level codes are judged by the discharge date (else the "
         "statement end date), CPT/HCPCS, revenue codes and modifiers by the line's date of service. "
-        "`cartcode rules ID` prints one rule; `--select` / `--ignore` choose rules by id, id prefix or name.",
+        "`cartcode rules ID` prints one rule with its sources' titles and addresses from the KB; "
+        "`--select` / `--ignore` choose rules by id, id prefix or name. Findings cite the same source ids.",
         "",
         "| id | name | severity | settings | what it checks |",
         "| --- | --- | --- | --- | --- |",
@@ -101,7 +109,7 @@ def render_markdown(kb: KB | None = None) -> str:
     out.append("")
     out.extend(_coverage_section())
     for s in specs:
-        out.append(render_rule_markdown(s, kb, level=2))
+        out.append(render_rule_markdown(s, kb, level=2, titles=False))
     return "\n".join(out).rstrip() + "\n"
 
 
