@@ -56,6 +56,9 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     with gzip.open(d / "synthetic.837.gz", "wb") as fh:
         fh.write(b"".join(synth837.generate(3000, cart_fraction=0.02, claims_per_st=700, st_per_isa=2)))
     counts["synthetic.837.gz"] = 3000
+    eobs = [json.dumps(json.loads(p.read_text())) for p in sorted((SHARED / "fhir").glob("*.json"))]
+    (d / "eobs.ndjson").write_text("\n".join(eobs) + "\n")  # FHIR NDJSON: one EOB per line
+    counts["eobs.ndjson"] = len(eobs)
     (d / "garbage.txt").write_text("this is not a claim file\n")
     counts["garbage.txt"] = 1  # one failed row naming the problem
     return {"dir": d, "counts": counts}
