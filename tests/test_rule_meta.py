@@ -95,3 +95,10 @@ def test_rules_find_their_codes_in_the_kb_by_role(kb: KB) -> None:
     assert (k.ea_cc, k.ea_note, k.diff_note, k.payer_only_cc, k.car_t_drg) == (
         "90", "Expand Acc Use", "Diff Prod Clin Trial", "ZC", "018"
     )
+
+
+def test_rule_triggers_are_known() -> None:
+    from cartcode.rules.context import TRIGGERS
+
+    for spec in RULES:
+        assert spec.needs <= TRIGGERS and spec.unless <= TRIGGERS, (spec.id, spec.needs, spec.unless)

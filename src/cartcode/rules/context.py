@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from cartcode.findings import CodeRef, Finding, Fix, Severity
+from cartcode.findings import CodeRef, Finding, Fix
 from cartcode.kb.loader import KB
 from cartcode.kb.schema import CodeRow, Policy
 from cartcode.model import Claim, Coded, Line, Location, Note, Procedure
@@ -75,15 +75,10 @@ class KbIndex:
         self.rows: dict[tuple[str, str], tuple[CodeRow, ...]] = {k: tuple(v) for k, v in rows.items()}
         # product id -> route -> ICD-10-PCS admin rows (all periods)
         self.pcs_by_product: dict[str, dict[str, list[CodeRow]]] = {}
-        # cell kind -> route -> generic (no product) ICD-10-PCS admin rows
-        self.generic_pcs: dict[str, dict[str, list[CodeRow]]] = {}
         self.product_hcpcs: dict[str, list[CodeRow]] = {}
         for row in kb.codes:
-            if row.system == "ICD-10-PCS" and row.role == ADMIN and row.route:
-                if row.product:
-                    self.pcs_by_product.setdefault(row.product, {}).setdefault(row.route, []).append(row)
-                elif row.cell_kind:
-                    self.generic_pcs.setdefault(row.cell_kind, {}).setdefault(row.route, []).append(row)
+            if row.system == "ICD-10-PCS" and row.role == ADMIN and row.route and row.product:
+                self.pcs_by_product.setdefault(row.product, {}).setdefault(row.route, []).append(row)
             if row.system == "HCPCS" and row.role in PRODUCT_ROLES and row.product:
                 self.product_hcpcs.setdefault(row.product, []).append(row)
         self.cell_kind = {p.id: p.cell_kind for p in kb.products}
@@ -159,25 +154,12 @@ class KbIndex:
         pol = self.policy(policy_id, day)
         return pol.value if pol is not None else None
 
-    def policy_sources(self, policy_id: str) -> tuple[str, ...]:
-        out: list[str] = []
-        for pol in self.kb.policy_rows(policy_id):
-            out.extend(s for s in pol.sources if s not in out)
-        return tuple(out)
-
     def product_pcs(self, product_id: str, route: str, day: dt.date | None) -> CodeRow | None:
         """The product-specific ICD-10-PCS admin code for a route, valid on `day`."""
         for row in self.pcs_by_product.get(product_id, {}).get(route, []):
             if day is None or row.valid_on(day):
                 return row
         return None
-
-    def generic_pcs_on(self, cell_kind: str, route: str, day: dt.date | None) -> CodeRow | None:
-        for row in self.generic_pcs.get(cell_kind, {}).get(route, []):
-            if day is None or row.valid_on(day):
-                return row
-        return None
-
 
 _INDEXES: dict[int, tuple[KB, KbIndex]] = {}
 
@@ -206,11 +188,6 @@ class LineFacts:
         self.row = ix.any_row(proc.system, proc.code) if proc is not None else None
         self.rev = line.revenue_code.code if line.revenue_code is not None else None
         self.mods = [m.code for m in line.modifiers] if line.modifiers else []
-
-    @property
-    def role(self) -> str | None:
-        return self.row.role if self.row is not None else None
-
 
 # The claim triggers a rule may name in `needs` (see Ctx.triggers).
 TRIGGERS = frozenset({
@@ -344,22 +321,6 @@ class Ctx:
     def specific_products(self) -> list[str]:
         """Named products that have product-specific codes (not the generic kinds)."""
         return [p for p in self.products if p in self.ix.pcs_by_product or p in self.ix.product_hcpcs]
-
-    def cell_kinds(self) -> dict[str, Location | None]:
-        """Evidence of autologous / allogeneic cells: named products and cell-kind-specific codes."""
-        kinds: dict[str, Location | None] = {}
-        for pid, loc in self.products.items():
-            kind = self.ix.cell_kind.get(pid)
-            if kind:
-                kinds.setdefault(kind, loc)
-        for proc, row in self.pcs_admin:
-            if row.cell_kind:
-                kinds.setdefault(row.cell_kind, proc.loc)
-        for lf in self.lines:
-            line_row = lf.row
-            if line_row is not None and line_row.cell_kind and line_row.role == ADMIN and lf.line.procedure is not None:
-                kinds.setdefault(line_row.cell_kind, lf.line.procedure.loc)
-        return kinds
 
     # -- claim facts -------------------------------------------------------------------------
     def is_car_t(self) -> bool:
@@ -502,12 +463,3 @@ def build_finding(spec: RuleSpec, hit: Hit) -> Finding:
 
 def fmt_date(day: dt.date | None) -> str:
     return day.isoformat() if day is not None else "(no date)"
-
-
-def severity(name: str) -> Severity:
-    return Severity(name)
-
-
-def iter_hits(hits: Iterable[Hit] | None) -> Iterator[Hit]:
-    if hits is not None:
-        yield from hits
