@@ -170,3 +170,15 @@ def test_cli_exit_codes_and_summary(tmp_path: Path) -> None:
     assert summary["inputs"][0]["file"] == str(bad)
     missing = _run_cli(["batch", str(tmp_path / "nope*.837"), "--out", str(tmp_path / "o2")])
     assert missing.returncode == 2 and "matches no file" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_findings_rows_serialise_as_the_contract_does() -> None:
+    from cartcode.batch_schema import finding_row, reference_row
+
+    data = b"".join(synth837.generate(300, cart_fraction=0.1))
+    findings = [f for r in check_results(data, filename="s.837") for f in r.findings]
+    json_claims = json.loads((ROOT / "examples" / "claims" / "inpatient-mistakes.json").read_text())
+    findings += [f for r in check_results(json.dumps(json_claims), filename="i.json") for f in r.findings]
+    assert len(findings) > 20 and any(f.fix is not None for f in findings)
+    for f in findings:
+        assert finding_row("f", 1, "c", f, "e") == reference_row("f", 1, "c", f, "e")

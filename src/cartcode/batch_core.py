@@ -74,12 +74,18 @@ class _Chunk:
         self.special: dict[int, tuple[str, str | None, int]] = {}  # position -> status, error, count
         self.findings: list[dict[str, Any]] = []
 
-    def add(self, result: ClaimResult, index: int, edition: str) -> None:
-        self.special[len(self.idx)] = (result.status, result.error, len(result.findings))
+    def add(self, item: Claim | ClaimError, index: int, kb: KB) -> None:
+        """A claim read in full (checked by the rules) or a claim that failed."""
+        position = len(self.idx)
         self.idx.append(index)
-        self.ids.append(result.id)
-        for finding in result.findings:
-            self.findings.append(finding_row(self.label, index, result.id, finding, edition))
+        self.ids.append(item.id)
+        if isinstance(item, ClaimError):
+            self.special[position] = ("failed", item.error, 0)
+            return
+        findings = check_claim(item, kb)
+        self.special[position] = ("checked", None, len(findings))
+        for finding in findings:
+            self.findings.append(finding_row(self.label, index, item.id, finding, kb.edition))
 
     def columns(self) -> Columns:
         n = len(self.idx)
@@ -100,7 +106,6 @@ def x12_columns(
     if not SUPPORTS_SKIPPED:
         yield from columns_of(read_stream(stream, label, prefilter, rng=rng), label, kb, index_base=index_base)
         return
-    edition = kb.edition
     done: list[_Chunk] = []
     chunk = _Chunk(label)
     idx_append, ids_append = chunk.idx.append, chunk.ids.append
@@ -118,7 +123,7 @@ def x12_columns(
         if is_cleared(item):
             skipped(item.source.index, str(item.id))  # a reader without the callback yields minimal claims
         else:
-            chunk.add(result_of(item, kb), item.source.index + index_base, edition)
+            chunk.add(item, item.source.index + index_base, kb)
             if len(chunk.idx) >= CHUNK:
                 done.append(chunk)
                 chunk = _Chunk(label)
