@@ -26,7 +26,7 @@ def _x12_forms(system: str, code: str) -> list[bytes]:
     if system == "ICD-10-CM":
         return [f"HI*ABK:C8338*ABF:{bare}~".encode(), f"HI*ABF:{bare}~".encode()]
     if system == "revenue":
-        return [f"SV2*{code}*HC:99999*100*UN*1~".encode()]
+        return [f"SV2*{code}*HC:99999*100*UN*1~".encode(), f"SV2*{code.lstrip('0')}*HC:99999*100*UN*1~".encode()]
     if system in QUALIFIED:
         return [f"HI*{QUALIFIED[system]}:{code}~".encode(), f"HI*{QUALIFIED[system]}:{code}:100~".encode()]
     if system == "note":
@@ -73,6 +73,8 @@ def test_the_families_the_brief_names(code: str) -> None:
         b"HI*BH:90:D8:20250101~",  # occurrence code 90 is not condition code 90
         b"N4*MIAMI*FL*33111~",
         b"SV1*HC:99213:KX*10*UN*1~",  # KX alone is not CAR-T
+        b"SV1*HC:99213*874*UN*1~",  # a charge of 874 is not revenue code 0874
+        b"SV2*0450*HC:99285*874*UN*1~",
     ],
 )
 def test_near_misses_are_not_matched(text: bytes) -> None:

@@ -8,8 +8,8 @@ What the regex matches, in any of our input formats (X12, our JSON, FHIR JSON):
 
 * every ICD-10-PCS, CPT, HCPCS and ICD-10-CM code of ``kb/data/codes.yaml`` as a whole token
   (ICD-10-CM with or without its dot: ``Z00.6`` / ``Z006``);
-* revenue codes: every KB revenue code plus the whole 087X family (4 digits as X12 writes them;
-  3 or 4 digits quoted, as JSON may write them);
+* revenue codes: every KB revenue code plus the whole 087X family (4 digits anywhere, 3 digits
+  right after ``SV2*`` as 837I may write them, 3 or 4 digits quoted as JSON may write them);
 * condition and value codes (2 characters, far too common as bare tokens): qualified, as 837I
   writes them (``BG:90``, ``BE:86``), or as a quoted JSON string (``"90"``);
 * MS-DRG codes: ``DR:018`` in X12, ``"018"`` quoted in JSON;
@@ -106,10 +106,13 @@ def build_pattern(kb: KB) -> re.Pattern[bytes]:
             quoted.update(c.lstrip("0") for c in codes)
         quoted.update(codes)
         branches.append(f"{qualifier}[^0-9A-Za-z]{_trie(codes)}{_NOT_ALNUM_AFTER}")
-    # revenue codes as JSON may write them, 3 or 4 digits
-    for word in words:
-        if word.isdigit() and len(word) == 4 and word.startswith("0"):
-            quoted.update((word, word[1:]))
+    # revenue codes as JSON may write them, 3 or 4 digits; and X12's SV201 with 3 digits (the
+    # reader pads "874" to 0874), anchored on "SV2" so a bare 3-digit number never matches
+    revenue3 = sorted(word[1:] for word in words if word.isdigit() and len(word) == 4 and word.startswith("0"))
+    for short in revenue3:
+        quoted.update((short, "0" + short))
+    if revenue3:
+        branches.append(f"V2[^0-9A-Za-z]0?{_trie(revenue3)}{_NOT_ALNUM_AFTER}")
     branches.append('"' + _trie(sorted(quoted)) + '"')
 
     for text in sorted({row.code for row in kb.codes if row.system == "note"}):
