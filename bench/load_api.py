@@ -105,18 +105,25 @@ class Result:
     server_cpu_ms_per_request: float | None  # user+system CPU of the server process / requests sent
 
 
-def _cpu_seconds(pid: int | None) -> float | None:
-    """User + system CPU time of a process (Linux /proc), to report the server's cost per request
-    independently of how busy the machine is."""
-    if pid is None:
-        return None
+def _stat(pid: int | str) -> list[str] | None:
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
+        return None
+
+
+def _cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU time of the server and its worker processes (Linux /proc), to report its
+    cost per request independently of how busy the machine is."""
+    if pid is None or (own := _stat(pid)) is None:
         return None
     import os
 
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(own[11]) + int(own[12])
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := _stat(entry.name)) is not None and fields[1] == str(pid):
+            ticks += int(fields[11]) + int(fields[12])  # a worker (`--workers N`): its parent is the server
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _percentile(sorted_ms: Sequence[float], q: float) -> float:
@@ -250,6 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=200.0, help="target requests/s per endpoint (default 200)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per endpoint (default 10)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (cartcode serve --workers)")
     parser.add_argument("--endpoints", default="recommend,check", help="comma list: recommend, check")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args(argv)
@@ -264,9 +272,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             from cartcode.web.serverproc import running_server
 
-            server = stack.enter_context(running_server())  # log level info: an access line per request
+            # log level info: an access line per request, as in production
+            server = stack.enter_context(running_server(workers=args.workers))
             base_url, server_pid = server.url, server.process.pid
-        print(f"cartcode serve at {base_url}: {args.rate:g} req/s for {args.duration:g} s per endpoint, "
+        print(f"cartcode serve ({args.workers} process{'es' if args.workers > 1 else ''}) at {base_url}: "
+              f"{args.rate:g} req/s for {args.duration:g} s per endpoint, "
               f"{args.connections} connections (latency from each request's scheduled send time)")
         print(f"{'endpoint':<10} {'sent':>6} {'req/s':>7} {'200s':>6} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} "
               f"{'max ms':>8} {'svc p99':>8} {'cpu ms/req':>10}  statuses")

@@ -52,3 +52,25 @@ def test_token_from_the_environment(tmp_path: Path) -> None:
         # bound to loopback, it answers only to loopback names (DNS rebinding)
         rebound = httpx.get(f"{srv.url}/healthz", headers={"Host": "attacker.example"}, timeout=10)
         assert rebound.status_code == 400
+
+
+def test_two_worker_processes_keep_the_settings_and_the_log_rules(tmp_path: Path) -> None:
+    """`--workers 2`: the workers build the app from the environment `serve` sets: token, size
+    limit, Host allow-list and the logging allow-list all hold in every worker."""
+    claim = {"id": "CANARYWORKERCLM", "kind": "institutional", "type_of_bill": "131",
+             "x-patient": {"name": "CANARYWORKERNAME", "member_id": "CANARYWORKERMBR", "dob": "1931-02-03"},
+             "lines": [{"revenue_code": "0874", "code": "0540T", "date": "2025-03-10", "units": 1}]}
+    with running_server(token="w-token", workers=2, args=["--max-body", "4000"],
+                        log_path=tmp_path / "server.log") as srv:
+        auth = {"Authorization": "Bearer w-token"}
+        with httpx.Client(base_url=srv.url, timeout=10) as client:
+            for _ in range(8):  # new connections: the kernel spreads them over both workers
+                assert client.post("/v1/check", json=claim, headers={**auth, "Connection": "close"}).status_code == 200
+                assert client.get("/v1/kb", headers={"Connection": "close"}).status_code == 401
+            assert client.post("/v1/check", content=b"x" * 5000, headers=auth).status_code == 413
+            assert client.get("/healthz", headers={"Host": "attacker.example"}).status_code == 400
+        logs = srv.logs()
+    assert logs.count("Application startup complete") == 2
+    assert logs.count('"POST /v1/check" 200') == 8
+    for canary in ("CANARYWORKER", "1931-02-03"):
+        assert canary not in logs

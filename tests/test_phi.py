@@ -184,7 +184,7 @@ def test_canaries_never_reach_the_logs_of_a_real_server(server: ServerProcess) -
                 f"GET /{MEMBER} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-{GIVEN}: {DOB_X12}\r\n\r\n".encode(),
                 f"POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: x{DOB_X12}\r\n\r\n".encode()):
         _raw_exchange(server.port, raw)
-    logs = _wait_for_access_lines(server, sent + 1)
+    logs = _wait_for_access_lines(server, sent + 2)  # + the start-up probe of /healthz
     _assert_clean(logs)
     # the log is not empty by accident: one line per request, with the route template only
     assert '"POST /v1/check" 200' in logs
@@ -196,7 +196,7 @@ def test_server_binds_loopback_by_default_and_logs_no_query_strings(tmp_path: Pa
     with running_server(log_path=tmp_path / "server.log") as srv:
         assert srv.url.startswith("http://127.0.0.1:")  # no --host given: the default address
         assert httpx.get(f"{srv.url}/healthz", params={"member": MEMBER}, timeout=10).status_code == 200
-        logs = _wait_for_access_lines(srv, 1)
+        logs = _wait_for_access_lines(srv, 2)  # + the start-up probe
     _assert_clean(logs)
     assert '"GET /healthz" 200' in logs
 

@@ -12,6 +12,8 @@ line carries claim content; nothing here opens an outbound connection.
 
 from __future__ import annotations
 
+import logging
+import os
 import re
 from collections.abc import Sequence
 from importlib import resources
@@ -200,6 +202,18 @@ def create_app(
     _install_openapi(app, kb, secured=bool(token))
     middleware.install(app, token=token, max_body=max_body, allowed_hosts=allowed_hosts)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app in each of uvicorn's worker processes (`cartcode serve --workers N`): `serve` puts
+    its settings in the environment, which the workers inherit."""
+    logging.captureWarnings(True)  # as `serve` does in a single process (see cartcode.web.logconfig)
+    hosts = os.environ.get("CARTCODE_ALLOWED_HOSTS")
+    return create_app(
+        token=os.environ.get("CARTCODE_TOKEN") or None,
+        max_body=int(os.environ.get("CARTCODE_MAX_BODY") or DEFAULT_MAX_BODY),
+        allowed_hosts=hosts.split(",") if hosts else None,
+    )
 
 
 def _install_error_handlers(app: FastAPI) -> None:

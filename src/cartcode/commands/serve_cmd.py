@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from typing import Any
 
 import typer
 
@@ -33,8 +34,11 @@ def serve(
     max_body: int = typer.Option(5 * 1024 * 1024, "--max-body", min=1,
                                  help="Largest request body in bytes (413 beyond)."),
     log_level: str = typer.Option("info", "--log-level", help="critical, error, warning, info or debug."),
+    workers: int = typer.Option(1, "--workers", min=1, max=32, help="Server processes (one per core at most)."),
 ) -> None:
     """Serve the REST API (OpenAPI at /openapi.json) and the web page at /."""
+    import os
+
     import uvicorn
 
     from cartcode.api import LOOPBACK_HOSTS, create_app
@@ -55,9 +59,23 @@ def serve(
             err=True,
         )
     # On loopback, answer only to loopback names (no DNS rebinding); elsewhere the Host is the proxy's.
-    app = create_app(token=token, max_body=max_body, allowed_hosts=LOOPBACK_HOSTS if loopback else None)
+    allowed_hosts = LOOPBACK_HOSTS if loopback else None
+    app: Any
+    if workers == 1:
+        app = create_app(token=token, max_body=max_body, allowed_hosts=allowed_hosts)
+    else:
+        # Worker processes build their own app (cartcode.api.app_from_env) from the environment.
+        os.environ["CARTCODE_MAX_BODY"] = str(max_body)
+        os.environ["CARTCODE_ALLOWED_HOSTS"] = ",".join(allowed_hosts or ())
+        if token is not None:
+            os.environ["CARTCODE_TOKEN"] = token
+        else:
+            os.environ.pop("CARTCODE_TOKEN", None)
+        app = "cartcode.api:app_from_env"
     uvicorn.run(
         app,
+        factory=workers > 1,
+        workers=workers,
         host=host,
         port=port,
         log_config=log_config(log_level),

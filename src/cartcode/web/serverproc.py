@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +34,14 @@ class ServerProcess:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=5) as response:
+            return bool(response.status == 200)
+    except OSError:  # refused, reset, or an HTTP error status
+        return False
+
+
 def serve_command() -> list[str]:
     """`cartcode serve`: the console script beside this interpreter, else `python -m cartcode.cli`."""
     script = Path(sys.executable).with_name("cartcode")
@@ -47,6 +56,7 @@ def running_server(
     *,
     token: str | None = None,
     host: str | None = None,
+    workers: int = 1,
     args: Sequence[str] = (),
     log_path: Path | None = None,
     startup_timeout: float = 60.0,
@@ -64,7 +74,7 @@ def running_server(
         log_path = Path(name)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [*serve_command(), *(["--host", host] if host else []), "--port", "0", *args],
+            [*serve_command(), *(["--host", host] if host else []), "--port", "0", "--workers", str(workers), *args],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
         )
     try:
@@ -80,7 +90,16 @@ def running_server(
                 raise RuntimeError(f"cartcode serve did not start within {startup_timeout:.0f} s")
             else:
                 time.sleep(0.1)
-        yield ServerProcess(url=f"http://127.0.0.1:{port}", port=port, process=process, log_path=log_path)
+        url = f"http://127.0.0.1:{port}"
+        # With --workers the parent binds (and logs the port) before any worker listens: wait for
+        # /healthz, and for every worker to have loaded the KB.
+        while not _healthy(url) or log_path.read_text(errors="replace").count("Application startup complete") < workers:
+            if process.poll() is not None:
+                raise RuntimeError(f"cartcode serve exited with {process.returncode}: {log_path.read_text()[-2000:]}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"cartcode serve did not answer /healthz within {startup_timeout:.0f} s")
+            time.sleep(0.1)
+        yield ServerProcess(url=url, port=port, process=process, log_path=log_path)
     finally:
         process.terminate()
         try:
