@@ -124,7 +124,8 @@ def test_worksheet_then_check_in_chromium(page: Any, server: ServerProcess, arti
     assert ("revenue", "0874") in on_page
     answer = recommend({"setting": "inpatient", "date": "2025-06-01", "product": "Breyanzi", "route": "central",
                         "payer": "medicare", "clinical_trial": "none", "product_acquisition": "purchased",
-                        "expanded_access": False, "claim_form": "electronic"}, kb=kb).to_json()
+                        "expanded_access": False, "claim_form": "electronic", "place_of_service": "facility"},
+                       kb=kb).to_json()
     assert on_page == {(c["system"], c["code"]) for c in answer["codes"]}  # every code, nothing else
     xw = next(r for r in rows if r[1] == "XW043N7")
     assert "Lisocabtagene" in xw[2]  # description
@@ -227,3 +228,33 @@ def test_page_with_a_token_protected_server(page: Any, tmp_path: Path, kb: KB) -
         page.get_by_label("Central vein").check()
         page.get_by_role("button", name="Show the codes").click()
         expect(page.locator("#worksheet-result")).to_contain_text("XW043N7")
+
+
+def test_professional_office_claim_and_trial_number(page: Any, server: ServerProcess, kb: KB) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(server.url + "/#worksheet")
+    page.get_by_label("Setting").select_option("professional")
+    page.get_by_label("Date of service").fill("2025-10-15")
+    page.get_by_label("Product", exact=False).first.fill("Kymriah")
+    page.get_by_label("Place of service").select_option("office")
+    page.get_by_role("button", name="Show the codes").click()
+    result = page.locator("#worksheet-result")
+    expect(result).to_contain_text("Q2042")
+    expected = recommend({"setting": "professional", "date": "2025-10-15", "product": "Kymriah",
+                          "place_of_service": "office", "payer": "medicare", "clinical_trial": "none",
+                          "product_acquisition": "purchased", "expanded_access": False,
+                          "claim_form": "electronic"}, kb=kb).to_json()
+    shown = result.locator("table").first.locator("tbody tr td:nth-child(2)").all_inner_texts()
+    assert sorted(shown) == sorted(c["code"] for c in expected["codes"])
+
+    # an inpatient trial case with its NCT number: value code D4 appears
+    page.get_by_label("Setting").select_option("inpatient")
+    page.get_by_label("Date of service").fill("2025-11-15")
+    page.get_by_label("Product", exact=False).first.fill("Yescarta")
+    page.get_by_label("Clinical trial").select_option("this-product")
+    page.get_by_label("Product acquisition").select_option("no-cost")
+    page.get_by_label("Trial NCT number").fill("NCT01234567")
+    page.get_by_role("button", name="Show the codes").click()
+    expect(result).to_contain_text("Z00.6")
+    expect(result.locator("tbody tr", has_text="D4").first).to_be_visible()

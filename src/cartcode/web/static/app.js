@@ -149,7 +149,10 @@
       product_acquisition: form.elements.product_acquisition.value,
       expanded_access: form.elements.expanded_access.checked,
       claim_form: form.elements.claim_form.value,
+      place_of_service: form.elements.place_of_service.value,
     };
+    const nct = form.elements.nct_number.value.trim();
+    if (nct) data.nct_number = nct;
     const routeValue = form.querySelector("input[name=route]:checked").value;
     if (routeValue) data.route = routeValue;
     return data;
