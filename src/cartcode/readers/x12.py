@@ -136,7 +136,7 @@ def _marks(buf: bytes, pos: int, d: Delimiters, pats: _Patterns) -> Iterator[tup
     for item in _walk_envelope(buf, pos + 1, d):
         last = item[1]
         yield item
-    start = pos if last < 0 else buf.find(term, last)
+    start = max(pos, 0) if last < 0 else buf.find(term, last)
     next_se = _find_segment(buf, se_marker, start, term)
     next_st = _find_segment(buf, st_marker, start, term)
 
@@ -309,7 +309,9 @@ class _Scanner:
         self.hits = None
         self.hit_i = 0
         n = len(buf)
-        pos = 0
+        # a block that continues an interchange starts at a segment: a virtual terminator at -1
+        # lets the envelope walk see a segment (an ISA) right at offset 0
+        pos = 0 if self.delims is None else -1
         while not self.dead:
             if self.delims is None:
                 pos = skip_whitespace(buf, pos)
@@ -489,7 +491,13 @@ class _Scanner:
             yield from self.attach_trailing([self.note("X12-ENVELOPE", f"SE without ST at {where(loc)}", loc, "error")])
             return
         self.st = None
-        notes: list[InputNote] = []
+        # what is still pending (a header with no claim after it, broken segments after the last
+        # claim) belongs to this transaction: it goes with its last claim, not the next one
+        notes: list[InputNote] = self.pending_notes
+        self.pending_notes = []
+        if self.scanned_upto < start:
+            self.scan_bad_segments(buf, self.scanned_upto, start, notes)
+            self.scanned_upto = start
         if missing:
             loc = self.loc(buf, start, "ST")
             notes.append(
@@ -738,7 +746,7 @@ class _Scanner:
         except ClaimReadError as exc:
             return construct(
                 ClaimError,
-                id=raw_id.decode("latin-1") or None,
+                id=raw_id.decode("latin-1"),  # "" when CLM01 is empty: None marks envelope entries
                 source=construct(ClaimSource, file=self.file, index=self.index),
                 error=f"{exc} ({where(exc.loc)})",
                 location=exc.loc,
@@ -750,7 +758,7 @@ class _Scanner:
             where_text = f"segment {loc.ordinal}, line {loc.line}" if loc else "its CLM"
             return construct(
                 ClaimError,
-                id=raw_id.decode("latin-1") or None,
+                id=raw_id.decode("latin-1"),  # "" when CLM01 is empty: None marks envelope entries
                 source=construct(ClaimSource, file=self.file, index=self.index),
                 error=f"claim at {where_text} could not be read ({type(exc).__name__}: {exc})",
                 location=construct(
@@ -775,8 +783,30 @@ def read(
     return scanner.feed(data[start:] if start else data, start, final=True)
 
 
+def _hl_cut(buf: bytes, d: Delimiters, lo: int, hi: int) -> int:
+    """Start of the last HL 20/22 segment in ``buf[lo:hi]`` (by delimiters `d`), else 0."""
+    marker = b"HL" + d.element
+    while True:
+        p = buf.rfind(marker, lo, hi)
+        if p <= 0:
+            return 0
+        hi = p
+        before = buf[max(0, p - 3) : p].rstrip(b" \t\r\n")
+        if not before.endswith(d.segment):
+            continue
+        end = buf.find(d.segment, p)
+        if end < 0:
+            continue
+        els = buf[p:end].split(d.element)
+        if len(els) > 3 and els[3] in (b"20", b"22"):
+            return p
+
+
 def _last_cut(buf: bytes, delims: Delimiters | None) -> int:
-    """Offset of the last safe place to cut `buf`: the start of its last HL 20/22 or ISA segment."""
+    """Offset of the last safe place to cut `buf`: the start of its last HL 20/22 segment.
+
+    Never an ISA: a block starting with an ISA would let the envelope walk see it where the
+    in-memory read would not (an ISA inside a transaction), and the two reads must agree."""
     isa = buf.rfind(b"ISA")
     while (
         isa > 0
@@ -785,27 +815,15 @@ def _last_cut(buf: bytes, delims: Delimiters | None) -> int:
     ):
         isa = buf.rfind(b"ISA", 0, isa)
     if isa >= 0:
+        isa_delims: Delimiters | None = None
         with contextlib.suppress(X12SyntaxError):
-            delims = parse_isa(buf, isa).delimiters
-    if delims is None:
-        return 0
-    marker = b"HL" + delims.element
-    lo = max(isa, 0)
-    hi = len(buf)
-    while True:
-        p = buf.rfind(marker, lo, hi)
-        if p <= 0:
-            return isa if isa > 0 else 0
-        hi = p
-        before = buf[max(0, p - 3) : p].rstrip(b" \t\r\n")
-        if not before.endswith(delims.segment):
-            continue
-        end = buf.find(delims.segment, p)
-        if end < 0:
-            continue
-        els = buf[p:end].split(delims.element)
-        if len(els) > 3 and els[3] in (b"20", b"22"):
-            return p
+            isa_delims = parse_isa(buf, isa).delimiters
+        if isa_delims is not None:
+            cut = _hl_cut(buf, isa_delims, isa, len(buf))
+            if cut > 0:
+                return cut
+        return _hl_cut(buf, delims, 0, isa) if delims is not None else 0
+    return _hl_cut(buf, delims, 0, len(buf)) if delims is not None else 0
 
 
 def read_stream(
