@@ -182,3 +182,10 @@ def test_findings_rows_serialise_as_the_contract_does() -> None:
     assert len(findings) > 20 and any(f.fix is not None for f in findings)
     for f in findings:
         assert finding_row("f", 1, "c", f, "e") == reference_row("f", 1, "c", f, "e")
+
+
+def test_an_output_folder_inside_the_input_folder_is_not_read(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text(json.dumps(_claim(1)))
+    first = batch.run([str(tmp_path)], tmp_path / "out", progress=False)
+    again = batch.run([str(tmp_path)], tmp_path / "out", progress=False)
+    assert first == again and first["claims_read"] == 1

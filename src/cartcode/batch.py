@@ -307,7 +307,11 @@ def run(
 
     if jobs < 1:
         raise InputError("--jobs must be at least 1", where="--jobs")
-    files = expand(inputs)
+    out_dir = out.resolve()
+    # our own outputs are never inputs (an --out inside an input folder, or a rerun over it)
+    files = [f for f in expand(inputs) if not f.path.resolve().is_relative_to(out_dir)]
+    if not files:
+        raise InputError("no input files outside the output folder", where=str(out))
     kb = load_kb()
     out.mkdir(parents=True, exist_ok=True)
     parts = out / "parts"
