@@ -131,6 +131,8 @@ def test_worksheet_then_check_in_chromium(page: Any, server: ServerProcess, arti
     assert "Lisocabtagene" in xw[2]  # description
     assert xw[4]  # where it goes
     assert "astct-2025-04" in xw[5]  # sources
+    for note in answer.get("notes", []):  # billing guidance shown with the codes
+        expect(result).to_contain_text(note["message"])
     page.screenshot(path=str(artifacts / "worksheet.png"), full_page=True)
 
     # --- the code links to its documentation

@@ -172,6 +172,11 @@
         answer.payment.map((p) => [p.system, codeLink(p.code, p.system), p.description || p.use || "",
           sourceList(p.sources)])));
     }
+    if ((answer.notes || []).length) {
+      out.push(el("h3", { text: "Billing notes" }));
+      out.push(el("ul", { class: "notes" },
+        answer.notes.map((n) => el("li", {}, n.message, n.confidence ? ` (${n.confidence})` : "", sourceList(n.sources)))));
+    }
     if ((answer.warnings || []).length) {
       out.push(el("h3", { text: "Warnings" }));
       out.push(el("ul", { class: "warnings" },
