@@ -36,7 +36,7 @@ def serve(
     log_level: str = typer.Option("info", "--log-level", help="critical, error, warning, info or debug."),
     workers: int = typer.Option(1, "--workers", min=1, max=32, help="Server processes (one per core at most)."),
 ) -> None:
-    """Serve the REST API (OpenAPI at /openapi.json) and the web page at /."""
+    """Serve the REST API (OpenAPI at /openapi.json) and the web page at /, on 127.0.0.1 by default."""
     import os
 
     import uvicorn
@@ -44,6 +44,7 @@ def serve(
     from cartcode.api import LOOPBACK_HOSTS, create_app
     from cartcode.web.logconfig import log_config
 
+    # No "trace": at that level uvicorn logs every ASGI message, request and response bodies included.
     if log_level not in ("critical", "error", "warning", "info", "debug"):
         raise InputError(f"unknown log level {log_level!r}", where="--log-level")
     if token is not None and not token.strip():
