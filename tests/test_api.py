@@ -408,3 +408,16 @@ def test_api_encounter_has_the_same_fields_as_recommend() -> None:
     from cartcode.web.models import Encounter as ApiEncounter
 
     assert set(ApiEncounter.model_fields) == set(LibraryEncounter.model_fields)
+
+
+def test_rule_documents_carry_their_examples(client: TestClient) -> None:
+    import yaml
+
+    from cartcode.rules import all_rules
+
+    for spec in all_rules():
+        doc = client.get(f"/v1/rules/{spec.id}").json()
+        cases = yaml.safe_load(spec.cases_path.read_text())["cases"]
+        assert [ex["name"] for ex in doc["examples"]] == [case["name"] for case in cases], spec.id
+    cart101 = client.get("/v1/rules/CART101").json()["examples"]
+    assert any(ex["expect"] for ex in cart101) and any(not ex["expect"] for ex in cart101)  # bad and good

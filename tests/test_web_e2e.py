@@ -183,6 +183,9 @@ def test_worksheet_then_check_in_chromium(page: Any, server: ServerProcess, arti
     x12_row.locator("a.rule").click()
     expect(page.locator("#doc-heading")).to_contain_text(x12_row_rule)
     expect(page.locator("#doc-result")).to_contain_text("What it checks")
+    example = page.locator("#doc-result details.example").first  # the rule's test cases, folded
+    example.locator("summary").click()
+    expect(example.locator("pre")).to_be_visible()
 
     assert (artifacts / "worksheet.png").stat().st_size > 10_000
     assert page_errors == []

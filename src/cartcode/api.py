@@ -12,6 +12,8 @@ line carries claim content; nothing here opens an outbound connection.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import os
 import re
@@ -20,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import yaml
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -150,6 +153,21 @@ def _product_pattern(kb: KB) -> str:
     return r"^\s*(?:" + "|".join(any_case(n) for n in product_names(kb)) + r")\s*$"
 
 
+@functools.cache
+def _rule_examples(path: Path) -> list[dict[str, Any]]:
+    """A rule's good and bad cases (its YAML beside the rule), as JSON: they are its examples."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return []
+    cases = data.get("cases") if isinstance(data, dict) else None
+    if not isinstance(cases, list):
+        return []
+    # YAML dates become ISO strings, as in the claim JSON they stand for.
+    out: list[dict[str, Any]] = json.loads(json.dumps(cases, default=str))
+    return out
+
+
 def _rule_json(spec: RuleSpec, *, full: bool) -> dict[str, Any]:
     out: dict[str, Any] = {
         "id": spec.id,
@@ -163,6 +181,7 @@ def _rule_json(spec: RuleSpec, *, full: bool) -> dict[str, Any]:
     if full:
         out["doc"] = spec.doc
         out["sections"] = spec.sections()
+        out["examples"] = _rule_examples(spec.cases_path)
     return out
 
 

@@ -236,10 +236,17 @@ class RuleCatalogue(_Open):
     rules: list[RuleSummary]
 
 
+class RuleExample(_Open):
+    name: str
+    claim: dict[str, Any] | list[Any] | str | None = None
+    expect: list[dict[str, Any]] = Field(default_factory=list, description="Empty: a good claim, no finding.")
+
+
 class RuleDoc(_Open):
     id: str
     name: str
     doc: str | None = None
+    examples: list[RuleExample] = Field(default_factory=list, description="The rule's good and bad cases.")
 
 
 class Health(_Open):

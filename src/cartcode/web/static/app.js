@@ -339,6 +339,19 @@
         parts.push(el("h3", { text: heading }), el("pre", { class: "doc", text }));
       }
       parts.push(el("h3", { text: "Sources" }), sourceList(rule.sources));
+      if ((rule.examples || []).length) {
+        parts.push(el("h3", { text: "Examples (the rule's test cases)" }));
+        for (const ex of rule.examples) {
+          const expect = ex.expect || [];
+          const verdict = expect.length ? `flagged: ${plural(expect.length, "finding")}` : "passes: no finding";
+          parts.push(el("details", { class: "example" },
+            el("summary", {}, el("strong", { text: ex.name || "case" }), ` (${verdict})`),
+            el("pre", { class: "doc", text: typeof ex.claim === "string" ? ex.claim : JSON.stringify(ex.claim, null, 2) }),
+            expect.length ? el("ul", {}, expect.map((f) => el("li", {
+              text: [f.severity, f.path || f.segment || "", (f.codes || []).map((c) => c.code).join(", ")]
+                .filter(Boolean).join(" ") }))) : ""));
+        }
+      }
       out.replaceChildren(...parts);
     } catch (err) {
       message(out, err.message);
