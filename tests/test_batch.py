@@ -59,6 +59,16 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     eobs = [json.dumps(json.loads(p.read_text())) for p in sorted((SHARED / "fhir").glob("*.json"))]
     (d / "eobs.ndjson").write_text("\n".join(eobs) + "\n")  # FHIR NDJSON: one EOB per line
     counts["eobs.ndjson"] = len(eobs)
+    whole = gzip.compress(b"".join(synth837.generate(400, cart_fraction=0.05)))
+    (d / "truncated.837.gz").write_bytes(whole[: len(whole) // 2])  # a copy cut off mid-stream
+    readable = b""
+    with gzip.open(d / "truncated.837.gz", "rb") as fh:
+        try:
+            while piece := fh.read(8192):  # batch reads in 8 KB pieces: what it can get before the damage
+                readable += piece
+        except EOFError:
+            pass
+    counts["truncated.837.gz"] = readable.count(b"CLM*") + 1  # the claims before the damage, then one failed row
     (d / "garbage.txt").write_text("this is not a claim file\n")
     counts["garbage.txt"] = 1  # one failed row naming the problem
     return {"dir": d, "counts": counts}
@@ -84,6 +94,8 @@ def test_every_claim_in_is_accounted_for(inputs: dict[str, object], tmp_path: Pa
     assert summary["claims_read"] == sum(counts.values()) == summary["checked"] + summary["failed"]
     failed = {(Path(str(r["file"])).name, r["claim_index"]) for r in rows if r["status"] == "failed"}
     assert {("ours.json", 1), ("ours.json", 3), ("ours.jsonl", 1), ("ours.jsonl", 3), ("garbage.txt", 0)} <= failed
+    truncated = [r for r in rows if str(r["file"]).endswith("truncated.837.gz")]
+    assert truncated[-1]["status"] == "failed" and "cannot read" in str(truncated[-1]["error"])
     jsonl_error = next(r["error"] for r in rows if r["file"].endswith("ours.jsonl") and r["claim_index"] == 1)
     assert "line 2" in str(jsonl_error)
     findings = pq.read_table(tmp_path / "out" / "findings.parquet").to_pylist()

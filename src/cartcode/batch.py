@@ -142,7 +142,10 @@ def plan(files: Sequence[InputFile], jobs: int) -> list[Unit]:
     """The units of work, in input order: one per file, several for a big plain X12 file."""
     units: list[Unit] = []
     for f in files:
-        kind = sniff(f.path)
+        try:
+            kind = sniff(f.path)
+        except InputError:
+            kind = "unreadable"  # reported as one failed row when the unit runs; the batch goes on
         parts = 1
         if kind == "x12" and not _is_gzip(f.path):
             parts = math.ceil(f.size / RANGE_BYTES)

@@ -119,19 +119,28 @@ def x12_columns(
             chunk = _Chunk(label)
             idx_append, ids_append = chunk.idx.append, chunk.ids.append
 
-    for item in read_stream(stream, label, prefilter, rng=rng, skipped=skipped):
-        if is_cleared(item):
-            skipped(item.source.index, str(item.id))  # a reader without the callback yields minimal claims
-        else:
-            chunk.add(item, item.source.index + index_base, kb)
-            if len(chunk.idx) >= CHUNK:
-                done.append(chunk)
-                chunk = _Chunk(label)
-                idx_append, ids_append = chunk.idx.append, chunk.ids.append
-        if done:
-            for full in done:
-                yield full.columns()
-            done.clear()
+    try:
+        for item in read_stream(stream, label, prefilter, rng=rng, skipped=skipped):
+            if is_cleared(item):
+                skipped(item.source.index, str(item.id))  # a reader without the callback yields minimal claims
+            else:
+                chunk.add(item, item.source.index + index_base, kb)
+                if len(chunk.idx) >= CHUNK:
+                    done.append(chunk)
+                    chunk = _Chunk(label)
+                    idx_append, ids_append = chunk.idx.append, chunk.ids.append
+            if done:
+                for full in done:
+                    yield full.columns()
+                done.clear()
+    except (OSError, EOFError):
+        # a damaged input (truncated gzip): the claims read before the damage are kept, then the
+        # caller reports the damage as a failed row after them
+        for full in done:
+            yield full.columns()
+        if chunk.idx:
+            yield chunk.columns()
+        raise
     for full in done:
         yield full.columns()
     if chunk.idx:
@@ -191,17 +200,22 @@ def check_input(
     An input that cannot be read at all (not JSON, truncated gzip) is not an exception here: it
     becomes one `failed` row after the claims read before the problem, so a batch goes on and
     the problem stays visible in the claims table."""
+    import gzip
+
     from cartcode.errors import InputError
 
     seen = 0
     try:
+        if kind == "unreadable":
+            read_all(path)  # raises the InputError that names the problem
         for cols in _check_input(path, label, kind, kb, prefilter, rng=rng):
             seen += len(cols)
             yield cols
-    except InputError as exc:
+    except (InputError, OSError, EOFError, gzip.BadGzipFile) as exc:
+        message = str(exc) if isinstance(exc, InputError) else f"{label}: cannot read the file: {exc}"
         cols = Columns()
         cols.add_result(label, ClaimResult(id=None, source=ClaimSource(file=label, index=seen), status="failed",
-                                           error=str(exc)), kb.edition)
+                                           error=message), kb.edition)
         yield cols
 
 

@@ -19,7 +19,7 @@ from typing import BinaryIO, Literal
 from cartcode.errors import InputError
 from cartcode.readers import detect_format
 
-InputKind = Literal["x12", "json", "jsonl", "fhir", "fhir-ndjson", "empty"]
+InputKind = Literal["x12", "json", "jsonl", "fhir", "fhir-ndjson", "empty", "unreadable"]
 GZIP_MAGIC = b"\x1f\x8b"
 # names never treated as inputs when a folder is expanded (our own outputs, hidden files)
 _SKIP_SUFFIXES = (".parquet", ".csv", ".tmp")
@@ -112,11 +112,19 @@ def read_all(path: Path) -> bytes:
 
 def sniff(path: Path) -> InputKind:
     """The input's format, from its first bytes (after gunzip)."""
+    head = b""
     with open_input(path) as handle:
         try:
-            head = handle.read(1 << 16)
+            # small reads: a truncated gzip still gives the bytes before the damage, so its
+            # first claims are read and the damage becomes one failed row after them
+            while len(head) < 1 << 16:
+                piece = handle.read(4096)
+                if not piece:
+                    break
+                head += piece
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            raise InputError(f"cannot read the file: {exc}", where=str(path)) from exc
+            if not head:
+                raise InputError(f"cannot read the file: {exc}", where=str(path)) from exc
     return sniff_bytes(head)
 
 

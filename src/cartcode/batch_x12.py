@@ -54,6 +54,23 @@ def _cache_default_factory_signatures() -> None:
 _cache_default_factory_signatures()
 
 
+def _read_upto(stream: BinaryIO, size: int) -> tuple[bytes, BaseException | None]:
+    """Up to `size` bytes, and the read error that stopped it early (if any), so the bytes read
+    before damage are still checked."""
+    pieces: list[bytes] = []
+    got = 0
+    try:
+        while got < size:
+            piece = stream.read(min(8192, size - got))  # small: a damaged gzip loses less before the error
+            if not piece:
+                break
+            pieces.append(piece)
+            got += len(piece)
+    except (OSError, EOFError) as exc:
+        return b"".join(pieces), exc
+    return b"".join(pieces), None
+
+
 _CLEARED_FIELDS = frozenset({"id", "kind", "format", "source"})
 
 
@@ -115,9 +132,10 @@ def read_stream(
         scanner.cur_line = rng.line
     tail = b""
     first = rng is None or rng.start == 0
+    broken: BaseException | None = None
     while True:
         want = block_size if remaining < 0 else min(block_size, remaining)
-        block = stream.read(want) if want > 0 else b""
+        block, broken = _read_upto(stream, want) if want > 0 and broken is None else (b"", broken)
         if remaining >= 0:
             remaining -= len(block)
         if first and block[:3] == b"\xef\xbb\xbf":
@@ -125,6 +143,8 @@ def read_stream(
         first = False
         if not block:
             yield from scanner.feed(tail, base, final=True)
+            if broken is not None:  # a damaged file (truncated gzip): its readable claims came out first
+                raise broken
             return
         buf = tail + block if tail else block
         cut = x12._last_cut(buf, scanner.delims)
