@@ -177,11 +177,16 @@ def _ndjson_results(lines: Iterable[tuple[int, bytes]], label: str, kb: KB) -> I
 
 def _results_columns(results: Iterable[ClaimResult], label: str, kb: KB) -> Iterator[Columns]:
     cols = Columns()
-    for result in results:
-        cols.add_result(label, result, kb.edition)
-        if len(cols) >= CHUNK:
+    try:
+        for result in results:
+            cols.add_result(label, result, kb.edition)
+            if len(cols) >= CHUNK:
+                yield cols
+                cols = Columns()
+    except (OSError, EOFError):
+        if len(cols):  # the lines read before a damaged input's error are kept
             yield cols
-            cols = Columns()
+        raise
     if len(cols):
         yield cols
 
