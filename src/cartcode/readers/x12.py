@@ -122,7 +122,18 @@ def _walk_envelope(buf: bytes, pos: int, d: Delimiters) -> Iterator[tuple[str, i
         pos = end + 1
 
 
-def _marks(buf: bytes, pos: int, d: Delimiters, pats: _Patterns) -> Iterator[tuple[str, int, bytes | None]]:
+@dataclass(slots=True)
+class _Cursor:
+    """Shared between :func:`_marks` and its consumer: where the next envelope segment is, and
+    where to resume the CLM scan when the consumer has skipped a run of claims in bulk."""
+
+    next_env: int = 0
+    jump: int = -1
+
+
+def _marks(
+    buf: bytes, pos: int, d: Delimiters, pats: _Patterns, cur: _Cursor | None = None
+) -> Iterator[tuple[str, int, bytes | None]]:
     """(tag, offset, CLM01) for every CLM and envelope segment from `pos` (a terminator), in order.
 
     CLM is found by a regex with a literal prefix (re scans for it fast), ST and SE with
@@ -139,6 +150,9 @@ def _marks(buf: bytes, pos: int, d: Delimiters, pats: _Patterns) -> Iterator[tup
     start = max(pos, 0) if last < 0 else buf.find(term, last)
     next_se = _find_segment(buf, se_marker, start, term)
     next_st = _find_segment(buf, st_marker, start, term)
+    if cur is None:
+        cur = _Cursor()
+    cur.next_env = min(next_se, next_st)
 
     def boundaries(before: int) -> Iterator[tuple[str, int, bytes | None]]:
         nonlocal next_se, next_st
@@ -157,13 +171,18 @@ def _marks(buf: bytes, pos: int, d: Delimiters, pats: _Patterns) -> Iterator[tup
                 yield item
             next_se = _find_segment(buf, se_marker, resume, term)
             next_st = _find_segment(buf, st_marker, resume, term)
+        cur.next_env = min(next_se, next_st)
 
-    for m in pats.clm.finditer(buf, start):
+    found = pats.clm.finditer(buf, start)
+    while (m := next(found, None)) is not None:
         c = m.start()
         if next_se < c or next_st < c:
             yield from boundaries(c)
         if buf[c - 1 : c] == term or _at_segment_start(buf, c, term):
             yield "CLM", c, m.group(1)
+            if cur.jump >= 0:  # the consumer skipped a run of claims: resume the scan after it
+                found = pats.clm.finditer(buf, cur.jump)
+                cur.jump = -1
     yield from boundaries(n)
 
 
@@ -214,6 +233,7 @@ class _Scanner:
     isa_end: int = 0  # buffer offset just past the current ISA
     hits: list[int] | None = None  # offsets of the prefilter's matches in the buffer (computed once)
     hit_i: int = 0
+    clm_form: bytes | None = None  # what precedes "CLM*" after the terminator in this file
     scanned_upto: int = 0  # buffer offset up to which segment identifiers were checked (or skipped)
 
     # -- counters ----------------------------------------------------------------------------
@@ -324,7 +344,9 @@ class _Scanner:
             pats = self.pats
             assert pats is not None and self.delims is not None
             restart = False
-            for tag, start, clm_id in _marks(buf, pos, self.delims, pats):
+            cursor = _Cursor()
+            bulk = self.skipped is not None and isinstance(self.prefilter, re.Pattern)
+            for tag, start, clm_id in _marks(buf, pos, self.delims, pats, cursor):
                 if clm_id is not None:  # CLM: the hot path, kept free of nested generators
                     if self.pending is not None:
                         item = self.finish_claim(buf, start)
@@ -351,6 +373,11 @@ class _Scanner:
                         )
                         st = self.st = _Transaction(start, 0, 0, "", "", None, "CLM outside an ST..SE transaction")
                     self.pending = (start, clm_id)
+                    if bulk and not self.pending_notes and st.problem is None:
+                        if self.held is not None and not isinstance(self.held, tuple):
+                            yield self.held  # it goes out before the run it precedes
+                            self.held = None
+                        self.skip_run(buf, start, cursor)
                     continue
                 if self.pending is not None:
                     yield from self.emit(self.finish_claim(buf, start))
@@ -640,6 +667,74 @@ class _Scanner:
         item = self.full_claim(buf, start, end, raw_id, kind, st)
         self.scanned_upto = end
         return item
+
+    def skip_run(self, buf: bytes, c: int, cur: _Cursor) -> None:
+        """With a regex prefilter and a `skipped` callback: the claims from `c` on that the
+        prefilter clears are reported in one go (their CLM01s by one findall, in C) and the CLM
+        scan resumes after them, so a batch of mostly non-CAR-T claims costs little per claim.
+
+        The run ends before the claim whose bytes hold the next prefilter hit (read as usual) or
+        at the next envelope segment. Falls back to claim-by-claim when in doubt."""
+        assert self.prefilter is not None and self.skipped is not None and self.pats is not None
+        assert self.delims is not None and self.st is not None and self.st.kind is not None
+        d = self.delims
+        hits = self.hits
+        if hits is None:
+            hits = self.hits = [m.start() for m in self.prefilter.finditer(buf)]
+        i = self.hit_i
+        while i < len(hits) and hits[i] < c:
+            i += 1
+        self.hit_i = i
+        hit = hits[i] if i < len(hits) else len(buf)
+        marker = b"CLM" + d.element
+        last: int | None = None
+        if hit < cur.next_env:
+            p = buf.rfind(marker, c, hit + 1)
+            while p > c and not _at_segment_start(buf, p, d.segment):
+                p = buf.rfind(marker, c, p)
+            if p <= c:
+                return  # this claim holds the hit: read as usual
+            last, end = p, p
+        else:
+            end = cur.next_env
+        ids = self.pats.clm.findall(buf, c, end)
+        if len(ids) < 2:
+            return  # nothing to gain
+        # every CLM* of the run must start a segment: count "~CLM*" (or "~\nCLM*", "~\r\nCLM*",
+        # whichever form this file uses; one pass), else go claim by claim
+        term = d.segment
+        forms: tuple[bytes, ...] = (b"", b"\n", b"\r\n")
+        if self.clm_form is not None:
+            forms = (self.clm_form, *(f for f in forms if f != self.clm_form))
+        for form in forms:
+            lead = term + form + marker
+            if buf.count(lead, max(c - len(lead) + len(marker), 0), end) == len(ids):
+                self.clm_form = form
+                break
+        else:
+            return
+        self.pending = None
+        self.st.claims += len(ids)
+        self.scanned_upto = end
+        kind = self.st.kind
+        skipped = self.skipped
+        held = self.held
+        if held is not None:
+            assert isinstance(held, tuple)  # a held item was yielded by the caller first
+            skipped(held[0], held[1])
+        index = self.index
+        for raw in ids[:-1]:
+            skipped(index, raw.decode("latin-1"))
+            index += 1
+        self.held = (index, ids[-1].decode("latin-1"), kind)
+        self.held_in_transaction = True
+        self.index = index + 1
+        if last is not None:
+            m = self.pats.clm.match(buf, last)
+            self.pending = (last, m.group(1) if m else b"")
+            cur.jump = last + 4
+        else:
+            cur.jump = end
 
     def minimal(self, raw_id: bytes, kind: ClaimKind) -> Claim | _Skip:
         if self.skipped is not None and not self.pending_notes:
