@@ -142,6 +142,9 @@ class KB:
     _by_code: dict[tuple[str, str], list[CodeRow]] = field(default_factory=dict, repr=False)
     _by_name: dict[str, Product] = field(default_factory=dict, repr=False)
     _policies: dict[str, list[Policy]] = field(default_factory=dict, repr=False)
+    # The KB never changes after loading, so attribute queries are memoised (recommend and the
+    # rules ask the same few questions for every encounter and claim).
+    _where: dict[tuple[tuple[str, Any], ...], list[CodeRow]] = field(default_factory=dict, repr=False)
 
     @property
     def edition(self) -> str:
@@ -175,7 +178,12 @@ class KB:
 
     def codes_where(self, **attrs: Any) -> list[CodeRow]:
         """Rows whose attributes equal the given values, e.g. codes_where(role="admin", system="CPT")."""
-        return [row for row in self.codes if all(getattr(row, k) == v for k, v in attrs.items())]
+        key = tuple(sorted(attrs.items()))
+        rows = self._where.get(key)
+        if rows is None:
+            rows = [row for row in self.codes if all(getattr(row, k) == v for k, v in attrs.items())]
+            self._where[key] = rows
+        return list(rows)
 
     # -- products ----------------------------------------------------------------------------
     def product(self, name: str) -> Product | None:
@@ -189,10 +197,8 @@ class KB:
 
     def product_codes(self, product_id: str, system: str, on: dt.date | None = None) -> list[CodeRow]:
         """The codes naming a product in one system (e.g. its HCPCS Q-code), valid on `on` if given."""
-        return [
-            row for row in self.codes
-            if row.product == product_id and row.system == system and (on is None or row.valid_on(on))
-        ]
+        rows = self.codes_where(product=product_id, system=system)
+        return rows if on is None else [row for row in rows if row.valid_on(on)]
 
     def product_by_id(self, product_id: str) -> Product | None:
         return next((p for p in self.products if p.id == product_id), None)
