@@ -20,7 +20,9 @@ def _x12_forms(system: str, code: str) -> list[bytes]:
     """How the code sits in an 837 (837P SV1 / 837I SV2 / HI composites, NTE)."""
     bare = code.replace(".", "")
     if system in ("CPT", "HCPCS"):
-        return [f"SV1*HC:{code}*5000*UN*1***1~".encode(), f"SV2*0874*HC:{code}:KX*5000*UN*1~".encode()]
+        return [f"SV1*HC:{code}*5000*UN*1***1~".encode(), f"SV2*0874*HC:{code}:KX*5000*UN*1~".encode(),
+                f"SV1*:{code.lower()}*5000*UN*1~".encode(), f"SV2**HC:{code}*5000*UN*1~".encode(),
+                f"SV1>HC<{code}>5000>UN>1!".encode()]  # other delimiters
     if system == "ICD-10-PCS":
         return [f"HI*BBR:{code}:D8:20250101~".encode(), f"HI*BBQ:{code}:D8:20250101*BBQ:02HV33Z~".encode()]
     if system == "ICD-10-CM":
@@ -44,12 +46,16 @@ def _json_forms(system: str, code: str) -> list[bytes]:
 
 
 def test_every_car_t_code_of_the_kb_is_matched(kb) -> None:  # type: ignore[no-untyped-def]
-    pattern = build_pattern(kb)
+    pattern, x12_pattern = build_pattern(kb), build_pattern(kb, x12=True)
     checked = 0
     for row in kb.codes:
         if row.system in EXCLUDED_SYSTEMS:
             continue
-        for form in _x12_forms(row.system, row.code) + _json_forms(row.system, row.code):
+        for form in _x12_forms(row.system, row.code):
+            assert pattern.search(form), (row.system, row.code, form)
+            assert x12_pattern.search(form), (row.system, row.code, form)
+            checked += 1
+        for form in _json_forms(row.system, row.code):
             assert pattern.search(form), (row.system, row.code, form)
             checked += 1
     systems = {row.system for row in kb.codes} - set(EXCLUDED_SYSTEMS)
@@ -99,3 +105,17 @@ def test_ordinary_claims_of_the_synthetic_batch_are_cleared_and_car_t_claims_are
     relevant = [c for c in claims if pattern.search(c)]
     cart = [c for c in claims if b"CLM*CAR" in c]
     assert relevant == cart and len(cart) == 20
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"N4*MEMPHIS*TN*38228~",  # a ZIP code
+        b"SV1*HC:99213*874*UN*1~",
+        b"SV1*ER:38228*10*UN*1~",  # not HCPCS: the reader keeps it as system X12-ER
+        b"REF*EA*0540T~",
+        b'NM1*IL*1*"0874"~',
+    ],
+)
+def test_the_x12_variant_only_looks_where_the_reader_reads_codes(text: bytes, kb) -> None:  # type: ignore[no-untyped-def]
+    assert build_pattern(kb, x12=True).search(text) is None

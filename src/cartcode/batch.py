@@ -190,10 +190,11 @@ def process_unit(unit: Unit, out: Path) -> dict[str, Any]:
     """Check one unit and write its part files (atomically). Runs in a worker process."""
     from cartcode.batch_core import check_input
     from cartcode.kb.loader import load_kb
-    from cartcode.prefilter import bundled_pattern
+    from cartcode.prefilter import bundled_x12_pattern
 
     kb = load_kb()
-    chunks = check_input(unit.input.path, unit.input.label, unit.kind, kb, bundled_pattern(), rng=unit.rng)
+    pattern = bundled_x12_pattern()  # only X12 inputs use the pre-filter
+    chunks = check_input(unit.input.path, unit.input.label, unit.kind, kb, pattern, rng=unit.rng)
     return write_part(out / "parts", unit, chunks)
 
 
@@ -396,10 +397,10 @@ def iter_columns(path: Path, label: str | None = None) -> Iterator[Columns]:
     """Output columns for one file through the batch fast path (used by `check` on big files)."""
     from cartcode.batch_core import check_input
     from cartcode.kb.loader import load_kb
-    from cartcode.prefilter import bundled_pattern
+    from cartcode.prefilter import bundled_x12_pattern
 
     kind = sniff(path)
-    yield from check_input(path, label or str(path), kind, load_kb(), bundled_pattern())
+    yield from check_input(path, label or str(path), kind, load_kb(), bundled_x12_pattern())
 
 
 def check_results_fast(data: bytes | Path, filename: str | None = None) -> Iterator[ClaimResult]:
@@ -409,14 +410,14 @@ def check_results_fast(data: bytes | Path, filename: str | None = None) -> Itera
     without building their model); X12 is streamed from a path in constant memory."""
     from cartcode.batch_core import check_bytes, check_input
     from cartcode.kb.loader import load_kb
-    from cartcode.prefilter import bundled_pattern
+    from cartcode.prefilter import bundled_x12_pattern
 
     kb = load_kb()
     if isinstance(data, Path):
         label = filename or str(data)
-        chunks = check_input(data, label, sniff(data), kb, bundled_pattern())
+        chunks = check_input(data, label, sniff(data), kb, bundled_x12_pattern())
     else:
         label = filename or "<input>"
-        chunks = check_bytes(data, label, kb, bundled_pattern())
+        chunks = check_bytes(data, label, kb, bundled_x12_pattern())
     for cols in chunks:
         yield from cols.results()

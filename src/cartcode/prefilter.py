@@ -19,6 +19,10 @@ Not matched on their own: modifiers (KX, Q0, Q1 are used far beyond CAR-T; LU an
 matter next to a CAR-T code, which is matched), APC and occurrence codes (payer-derived or not
 CAR-T specific). Letters match in either case.
 
+Batch uses the 837-only variant (``build_pattern(kb, x12=True)``, :func:`bundled_x12_pattern`):
+codes that start with a digit are matched only where the X12 reader reads them (SV1/SV2), which
+makes the scan about a third faster.
+
 False positives (a ZIP code 38228, a quoted "30") only cost a full parse; a false negative would
 hide findings, so the regex errs on the side of matching.
 
@@ -84,12 +88,21 @@ def token_words(kb: KB) -> list[str]:
     return sorted(words)
 
 
-def build_pattern(kb: KB) -> re.Pattern[bytes]:
-    """Compile the pre-filter for a KB (see the module docstring for what it matches)."""
+def build_pattern(kb: KB, *, x12: bool = False) -> re.Pattern[bytes]:
+    """Compile the pre-filter for a KB (see the module docstring for what it matches).
+
+    ``x12=True`` builds the variant for 837 bytes only. There the codes that start with a digit
+    (CPT 0540T, 38228, ...; revenue codes) can only be where the X12 reader reads them: the
+    procedure component of SV1-01 / SV2-02 (qualifier HC or empty) and SV2-01. Anchoring them
+    on ``V1`` / ``V2`` instead of on their first digit spares the regex an attempt at every 0
+    and 3 of the file (dates, amounts, ids), about half its time; it also stops matching ZIP
+    codes and amounts that look like codes. The JSON forms are left out."""
     words = token_words(kb)
+    digit_words = [w for w in words if w[0].isdigit()] if x12 else []
     by_first: dict[str, list[str]] = {}
     for word in words:
-        by_first.setdefault(word[0], []).append(word[1:])
+        if word not in digit_words:
+            by_first.setdefault(word[0], []).append(word[1:])
     branches: list[str] = []
     for first, rests in sorted(by_first.items()):
         variants = {first.upper(), first.lower()} if first.isalpha() else {first}
@@ -111,9 +124,17 @@ def build_pattern(kb: KB) -> re.Pattern[bytes]:
     revenue3 = sorted(word[1:] for word in words if word.isdigit() and len(word) == 4 and word.startswith("0"))
     for short in revenue3:
         quoted.update((short, "0" + short))
-    if revenue3:
-        branches.append(f"V2[^0-9A-Za-z]0?{_trie(revenue3)}{_NOT_ALNUM_AFTER}")
-    branches.append('"' + _trie(sorted(quoted)) + '"')
+    procedures = [w for w in digit_words if not (w.isdigit() and len(w) == 4)]
+    sep = "[^0-9A-Za-z]"
+    if x12:
+        # SV1*HC:38228 / SV1*:38228; SV2*0874*HC:0540T; SV2*874*...
+        composite = f"(?:HC)?{sep}{_trie(procedures)}{_NOT_ALNUM_AFTER}"
+        branches.append(f"V1{sep}{composite}")
+        branches.append(f"V2{sep}(?:0?{_trie(revenue3)}{_NOT_ALNUM_AFTER}|[0-9A-Za-z]*{sep}{composite})")
+    else:
+        if revenue3:
+            branches.append(f"V2{sep}0?{_trie(revenue3)}{_NOT_ALNUM_AFTER}")
+        branches.append('"' + _trie(sorted(quoted)) + '"')
 
     for text in sorted({row.code for row in kb.codes if row.system == "note"}):
         first = text[0]
@@ -128,6 +149,14 @@ def bundled_pattern() -> re.Pattern[bytes]:
     from cartcode.kb.loader import load_kb
 
     return build_pattern(load_kb())
+
+
+@cache
+def bundled_x12_pattern() -> re.Pattern[bytes]:
+    """The 837-only pre-filter for the bundled KB (see build_pattern's ``x12``)."""
+    from cartcode.kb.loader import load_kb
+
+    return build_pattern(load_kb(), x12=True)
 
 
 def is_relevant(data: bytes, pattern: re.Pattern[bytes] | None = None) -> bool:

@@ -47,7 +47,7 @@ def _columns_for_row(row: dict[str, Any]) -> Iterator[Columns]:
     from cartcode.batch_inputs import sniff_bytes
     from cartcode.batch_x12 import Range
     from cartcode.kb.loader import load_kb
-    from cartcode.prefilter import bundled_pattern
+    from cartcode.prefilter import bundled_x12_pattern
 
     kb = load_kb()
     content = row["content"]
@@ -58,9 +58,10 @@ def _columns_for_row(row: dict[str, Any]) -> Iterator[Columns]:
     if segment is not None and sniff_bytes(data[:65536]) == "x12":
         start = int(row.get("offset_base") or 0)
         rng = Range(start, start + len(data), int(segment), int(row.get("line_base") or 1))
-        yield from x12_columns(io.BytesIO(data), label, kb, bundled_pattern(), rng=rng, index_base=index_base)
+        pattern = bundled_x12_pattern()
+        yield from x12_columns(io.BytesIO(data), label, kb, pattern, rng=rng, index_base=index_base)
         return
-    for cols in check_bytes(data, label, kb, bundled_pattern()):
+    for cols in check_bytes(data, label, kb, bundled_x12_pattern()):
         if index_base:
             cols.index = [i + index_base for i in cols.index]
             for f in cols.findings:
