@@ -7,13 +7,16 @@ import io
 import re
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from cartcode.findings import CodeRef, Fix
 from cartcode.model import Claim, ClaimError
 from cartcode.readers import read_claims, x12
 
 SHARED_X12 = Path(__file__).resolve().parents[2] / "shared" / "x12"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "x12"
 FILES = sorted(p for p in SHARED_X12.rglob("*") if p.is_file() and p.parent.name != "licenses" and p.suffix != ".md")
 
 
@@ -160,3 +163,38 @@ def test_prefilter_yields_minimal_claims_for_non_matching() -> None:
     assert isinstance(skipped, Claim) and skipped.id == "26463774" and skipped.lines == []
     (full,) = x12.read(data, "c.edi", prefilter=re.compile(rb"99214"))
     assert isinstance(full, Claim) and len(full.lines) == 4
+
+
+@pytest.mark.parametrize(
+    "convert",
+    [
+        lambda b: b.replace(b"*", b"|").replace(b":", b"^").replace(b"~", b"\n"),  # line break terminates
+        lambda b: b.replace(b"~", b"~\r\n"),  # CRLF after every terminator
+        lambda b: b.replace(b"*", b"!").replace(b"~", b"'\n"),  # EDIFACT-like punctuation
+    ],
+    ids=["pipe-caret-newline", "crlf", "bang-quote"],
+)
+def test_any_delimiters_read_the_same(convert: Any) -> None:
+    original = (FIXTURES / "cart-837i-outpatient.edi").read_bytes()
+    data = convert(original)
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k not in ("line", "offset", "file")}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    (a,) = x12.read(data, "x")
+    (b,) = x12.read(original, "x")
+    assert isinstance(a, Claim) and a.payer == "medicare"
+    assert strip(a.model_dump()) == strip(b.model_dump())
+    assert a.lines[0].procedure is not None and a.lines[0].procedure.loc is not None
+    loc = a.lines[0].procedure.loc
+    assert loc.line == data[: loc.offset].count(b"\n") + 1
+    assert x12.apply_fixes(data, "x", {}) == data
+    fix = Fix(
+        remove=[CodeRef(system="CPT", code="0540T")], add=[CodeRef(system="CPT", code="38228")], safe=True, line=1
+    )
+    fixed = x12.apply_fixes(data, "x", {0: [fix]})
+    assert fixed == data.replace(b"0540T", b"38228")

@@ -763,8 +763,7 @@ class _Scanner:
             if p < 0:
                 break
             hi = p
-            before = buf[max(0, p - 3) : p].rstrip(b" \t\r\n")
-            if p > 0 and not before.endswith(d.segment) and before:
+            if not _at_segment_start(buf, p, d.segment):
                 continue  # "HL*" inside data
             if first_hl < 0:
                 first_hl = p
@@ -813,6 +812,7 @@ class _Scanner:
         segments: list[Segment] = []
         # latin-1 maps every byte to one character, so string offsets are byte offsets
         term, el = d.segment.decode("latin-1"), d.element_s
+        term_lines = term.count("\n")  # a line-break terminator: one line per segment
         offset = self.base + start
         for piece in buf[start:end].decode("latin-1").split(term):
             stripped = piece.lstrip(" \t\r\n")
@@ -825,6 +825,7 @@ class _Scanner:
                 seg_no += 1
                 if "\n" in stripped:
                     line += stripped.count("\n")
+            line += term_lines
             offset += len(piece) + 1
         ctx = Context(
             file=self.file,
@@ -886,8 +887,7 @@ def _hl_cut(buf: bytes, d: Delimiters, lo: int, hi: int) -> int:
         if p <= 0:
             return 0
         hi = p
-        before = buf[max(0, p - 3) : p].rstrip(b" \t\r\n")
-        if not before.endswith(d.segment):
+        if not _at_segment_start(buf, p, d.segment):
             continue
         end = buf.find(d.segment, p)
         if end < 0:

@@ -357,11 +357,12 @@ class _ClaimEdit:
 
 def _se_after(data: bytes, d: Delimiters, pos: int) -> tuple[int, int] | None:
     """(start, terminator offset) of the first SE segment at or after `pos`."""
+    from cartcode.readers.x12 import _at_segment_start
+
     marker = b"SE" + d.element
     p = data.find(marker, pos)
     while p > 0:
-        before = data[max(0, p - 4) : p].rstrip(b" \t\r\n")
-        if before.endswith(d.segment):
+        if _at_segment_start(data, p, d.segment):
             end = data.find(d.segment, p)
             return p, len(data) if end < 0 else end
         p = data.find(marker, p + 1)
