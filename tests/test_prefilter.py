@@ -114,6 +114,7 @@ def test_ordinary_claims_of_the_synthetic_batch_are_cleared_and_car_t_claims_are
         b"SV1*HC:99213*874*UN*1~",
         b"SV1*ER:38228*10*UN*1~",  # not HCPCS: the reader keeps it as system X12-ER
         b"REF*EA*0540T~",
+        b"REF*EA*Q2041~",  # HCPCS codes count only in SV1 / SV2, where the reader reads them
         b'NM1*IL*1*"0874"~',
     ],
 )
