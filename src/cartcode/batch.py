@@ -40,6 +40,7 @@ from cartcode.findings import ClaimResult
 
 Engine = Literal["local", "spark"]
 MANIFEST = "manifest.json"
+MANIFEST_VERSION = 2  # bump when the part files' format changes: older parts are then redone
 OUTPUTS = ("findings.parquet", "findings.csv", "claims.parquet", "claims.csv", "summary.json")
 RANGE_BYTES = 128 << 20  # a plain X12 file bigger than this is cut into ranges of about this size
 MIN_SPLIT_BYTES = 16 << 20  # with --jobs N, files bigger than this are cut into at least N ranges
@@ -201,14 +202,15 @@ def process_unit(unit: Unit, out: Path) -> dict[str, Any]:
 # -- manifest ----------------------------------------------------------------------------------
 def _load_manifest(out: Path, edition: str) -> dict[str, Any]:
     path = out / MANIFEST
-    fresh: dict[str, Any] = {"version": 1, "kb_edition": edition, "units": {}}
+    fresh: dict[str, Any] = {"version": MANIFEST_VERSION, "kb_edition": edition, "units": {}}
     if not path.exists():
         return fresh
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return fresh  # unreadable manifest: redo everything (parts are rewritten atomically)
-    if not isinstance(data, dict) or data.get("kb_edition") != edition or not isinstance(data.get("units"), dict):
+    if (not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION or data.get("kb_edition") != edition
+            or not isinstance(data.get("units"), dict)):
         return fresh
     return data
 

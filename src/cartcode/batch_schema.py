@@ -138,7 +138,10 @@ class Columns:
 
     def dump(self, handle: BinaryIO) -> None:
         """Append this chunk to a part file (marshal: fast, and loading it runs no code)."""
-        marshal.dump({"claims": self.claims_lists(), "findings": self.findings_lists()}, handle)
+        data = marshal.dumps({"claims": self.claims_lists(), "findings": self.findings_lists()})
+        # length-prefixed: loading from bytes is ~10x faster than marshal.load on a file object
+        handle.write(len(data).to_bytes(8, "little"))
+        handle.write(data)
 
     def results(self) -> Iterator[ClaimResult]:
         """The rows back as ClaimResults (for `check` output), findings re-attached in order."""
@@ -177,8 +180,7 @@ def finding_of(row: dict[str, Any]) -> Finding:
 def load_chunks(handle: BinaryIO) -> Iterator[dict[str, list[list[Any]]]]:
     """The chunks of a part file written by :meth:`Columns.dump`, in order."""
     while True:
-        try:
-            chunk = marshal.load(handle)
-        except EOFError:
+        head = handle.read(8)
+        if len(head) < 8:
             return
-        yield chunk
+        yield marshal.loads(handle.read(int.from_bytes(head, "little")))
