@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/bench_batch.py [--claims 100000] [--rss-claims 1000000] [--pyx12-claims 2000]
 
-Prints one table. Everything is measured in this run, on this machine, single process:
+Prints one table. Everything is measured in this run, on this machine, single process (the
+mixed-batch rates are the best of 3 interleaved runs each):
 
 * ours: `cartcode batch FILE --out DIR` end to end (read, pre-filter, full read and rules for the
   CAR-T claims, Parquet + CSV + summary written), and the check path alone (no output files);
@@ -135,11 +136,18 @@ def main() -> None:
         pyx12_rate(sliced)
         gc.collect()
 
-        n_raw, t_raw = raw_floor(mixed)
-        n_chk, t_chk = ours_check_only(mixed)
-        n_ours, t_ours = ours(mixed, tmp / "out-mixed")
+        # best of 3, interleaved: the machine is shared, and a one-off stall in one phase would
+        # skew the ratios; pyx12 (tens of seconds) runs once
+        runs_raw, runs_chk, runs_ours = [], [], []
+        for k in range(3):
+            runs_raw.append(raw_floor(mixed))
+            runs_chk.append(ours_check_only(mixed))
+            runs_ours.append(ours(mixed, tmp / f"out-mixed-{k}"))
+        n_raw, t_raw = min(runs_raw, key=lambda r: r[1])
+        n_chk, t_chk = min(runs_chk, key=lambda r: r[1])
+        n_ours, t_ours = min(runs_ours, key=lambda r: r[1])
         n_pyx, t_pyx = pyx12_rate(sliced)
-        n_cart, t_cart = ours(cart, tmp / "out-cart")
+        n_cart, t_cart = min((ours(cart, tmp / f"out-cart-{k}") for k in range(2)), key=lambda r: r[1])
         assert n_raw == n_ours == n_chk == args.claims, (n_raw, n_ours, n_chk)
         assert n_cart == args.cart_claims and n_pyx == args.pyx12_claims, (n_cart, n_pyx)
         r_raw, r_ours, r_chk = n_raw / t_raw, n_ours / t_ours, n_chk / t_chk
