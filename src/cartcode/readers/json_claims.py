@@ -44,21 +44,25 @@ _PAYERS = ("medicare", "medicare-advantage", "medicaid", "commercial", "other")
 _FORMS = ("electronic", "paper")
 _DX_KINDS = ("principal", "admitting", "reason", "other")
 
+# claim-level scalar fields: each keeps its JSON path in Claim.locs
+SCALAR_KEYS = (
+    "id",
+    "kind",
+    "type_of_bill",
+    "place_of_service",
+    "claim_form",
+    "payer",
+    "filing_indicator",
+    "medicare_part",
+    "statement_from",
+    "statement_to",
+    "admission_date",
+    "discharge_date",
+    "total_charge",
+)
 CLAIM_KEYS = frozenset(
     {
-        "id",
-        "kind",
-        "type_of_bill",
-        "place_of_service",
-        "claim_form",
-        "payer",
-        "filing_indicator",
-        "medicare_part",
-        "statement_from",
-        "statement_to",
-        "admission_date",
-        "discharge_date",
-        "total_charge",
+        *SCALAR_KEYS,
         "diagnoses",
         "procedures",
         "condition_codes",
@@ -400,22 +404,7 @@ def _claim(obj: Any, index: int, base: str, file: str) -> Claim:
             loc=_loc(file, f"{base}.drg"),
         )
     lines = [_line(item, i + 1, f"{base}.lines[{i}]", file) for i, item in enumerate(_list(obj, "lines", base))]
-    scalar = (
-        "id",
-        "kind",
-        "type_of_bill",
-        "place_of_service",
-        "claim_form",
-        "payer",
-        "filing_indicator",
-        "medicare_part",
-        "statement_from",
-        "statement_to",
-        "admission_date",
-        "discharge_date",
-        "total_charge",
-    )
-    locs = {key: _loc(file, f"{base}.{key}") for key in scalar if key in obj}
+    locs = {key: _loc(file, f"{base}.{key}") for key in SCALAR_KEYS if key in obj}
     return _new(
         Claim,
         id=claim_id,
