@@ -29,7 +29,7 @@ from cartcode.model import (
     Procedure,
     ValueCode,
 )
-from cartcode.readers.x12_models import construct, location
+from cartcode.readers.x12_models import LOCATION_FIELDS_SET, construct
 
 # SBR09 claim filing indicator -> payer class (and Medicare part).
 # MA/MB are Medicare Part A/B. "16" is "Health Maintenance Organization (HMO) Medicare Risk", the
@@ -115,8 +115,50 @@ class Context:
     notes: list[InputNote] = field(default_factory=list)
 
 
+_new = object.__new__
+_setattr = object.__setattr__
+
+
 def loc_of(ctx: Context, seg: Segment, loop: str, element: str | None = None) -> Location:
-    return location(ctx.file, seg.ordinal, seg.line, loop, seg.tag, element, seg.offset)
+    """What :func:`~cartcode.readers.x12_models.location` builds, inlined: a full claim makes a
+    dozen of these, the reader's most frequent object."""
+    obj = _new(Location)
+    _setattr(obj, "__dict__", {
+        "file": ctx.file,
+        "path": None,
+        "segment": seg.ordinal,
+        "line": seg.line,
+        "loop": loop,
+        "segment_id": seg.tag,
+        "element": element,
+        "offset": seg.offset,
+    })
+    _setattr(obj, "__pydantic_fields_set__", LOCATION_FIELDS_SET)
+    _setattr(obj, "__pydantic_extra__", None)
+    _setattr(obj, "__pydantic_private__", None)
+    return obj
+
+
+def _coded(system: str, code: str, loc: Location) -> Coded:
+    """``construct(Coded, system=, code=, loc=)`` specialised (same dict order and fields set:
+    the defaulted `loc` first, as construct fills defaults before the given values)."""
+    obj = _new(Coded)
+    _setattr(obj, "__dict__", {"loc": loc, "system": system, "code": code})
+    _setattr(obj, "__pydantic_fields_set__", {"system", "code", "loc"})
+    _setattr(obj, "__pydantic_extra__", None)
+    _setattr(obj, "__pydantic_private__", None)
+    return obj
+
+
+def _diagnosis(system: str, code: str, loc: Location, kind: str, poa: str | None) -> Diagnosis:
+    """``construct(Diagnosis, system=, code=, loc=, kind=, poa=)`` specialised (same dict order
+    and fields set)."""
+    obj = _new(Diagnosis)
+    _setattr(obj, "__dict__", {"loc": loc, "kind": kind, "poa": poa, "system": system, "code": code})
+    _setattr(obj, "__pydantic_fields_set__", {"system", "code", "loc", "kind", "poa"})
+    _setattr(obj, "__pydantic_extra__", None)
+    _setattr(obj, "__pydantic_private__", None)
+    return obj
 
 
 def where(loc: Location) -> str:
@@ -129,14 +171,25 @@ def where(loc: Location) -> str:
     return f"segment {loc.segment}" + (f" ({', '.join(detail)})" if detail else "")
 
 
+_DATES: dict[str, dt.date | None] = {}  # a batch has few distinct dates; dates are immutable
+_DECIMALS: dict[str, Decimal | None] = {}  # and few distinct amounts; Decimal is immutable
+_MEMO_MAX = 50_000
+
+
 def parse_date(text: str) -> dt.date | None:
     """CCYYMMDD (D8), the first date of CCYYMMDD-CCYYMMDD (RD8), or CCYYMMDDHHMM (DT)."""
-    if len(text) < 8 or not text[:8].isdigit():
-        return None
-    try:
-        return dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
-    except ValueError:
-        return None
+    found = _DATES.get(text, _DATES)
+    if found is not _DATES:
+        return found  # type: ignore[return-value]
+    day: dt.date | None = None
+    if len(text) >= 8 and text[:8].isdigit():
+        try:
+            day = dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
+        except ValueError:
+            day = None
+    if len(_DATES) < _MEMO_MAX:
+        _DATES[text] = day
+    return day
 
 
 def _period(text: str) -> tuple[dt.date | None, dt.date | None]:
@@ -146,13 +199,20 @@ def _period(text: str) -> tuple[dt.date | None, dt.date | None]:
 
 
 def _decimal(text: str) -> Decimal | None:
-    if not text:
-        return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
+    found = _DECIMALS.get(text, _DECIMALS)
+    if found is not _DECIMALS:
+        return found  # type: ignore[return-value]
+    value: Decimal | None = None
+    if text:
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            value = None
+        if value is not None and not value.is_finite():
+            value = None
+    if len(_DECIMALS) < _MEMO_MAX:
+        _DECIMALS[text] = value
+    return value
 
 
 class _Builder:
@@ -275,7 +335,7 @@ class _Builder:
             date = parse_date(parts[3]) if len(parts) > 3 and parts[2] in ("D8", "RD8") else None
             if what == "dx":
                 poa = parts[8] if len(parts) > 8 and parts[8] else None
-                self.diagnoses.append(construct(Diagnosis, system=system, code=code, loc=loc, kind=kind, poa=poa))
+                self.diagnoses.append(_diagnosis(system, code, loc, kind, poa))
             elif what == "px":
                 if date is None:
                     self.note(f"HI{n:02d}-4 (procedure date) is missing or not a date", loc)
@@ -286,11 +346,11 @@ class _Builder:
                 amount = parts[4] if len(parts) > 4 and parts[4] else None
                 self.values.append(construct(ValueCode, system=system, code=code, loc=loc, amount=amount))
             elif what == "condition":
-                self.conditions.append(construct(Coded, system=system, code=code, loc=loc))
+                self.conditions.append(_coded(system, code, loc))
             elif what == "occurrence":
                 self.occurrences.append(construct(OccurrenceCode, system=system, code=code, loc=loc, date=date))
             else:  # drg
-                self.drg = construct(Coded, system=system, code=code, loc=loc)
+                self.drg = _coded(system, code, loc)
 
     # -- line level --------------------------------------------------------------------------
     def service(self, seg: Segment, number: int, lx: Segment) -> dict[str, object]:
@@ -302,9 +362,7 @@ class _Builder:
             rev = seg.get(1)
             if not rev:
                 raise ClaimReadError("SV201 (revenue code) is missing", loc_of(ctx, seg, "2400", "SV201"))
-            line["revenue_code"] = construct(
-                Coded, system="revenue", code=normalise("revenue", rev), loc=loc_of(ctx, seg, "2400", "SV201")
-            )
+            line["revenue_code"] = _coded("revenue", normalise("revenue", rev), loc_of(ctx, seg, "2400", "SV201"))
             proc_el, charge_el, units_el = 2, 3, 5
         else:
             proc_el, charge_el, units_el = 1, 2, 4
@@ -330,16 +388,9 @@ class _Builder:
                     loc_of(ctx, seg, "2400", f"{tag}{proc_el:02d}-2"),
                 )
             system = hcpcs_system(code) if qual in ("HC", "") else f"X12-{qual}"
-            line["procedure"] = construct(
-                Coded, system=system, code=code.upper(), loc=loc_of(ctx, seg, "2400", f"{tag}{proc_el:02d}-2")
-            )
+            line["procedure"] = _coded(system, code.upper(), loc_of(ctx, seg, "2400", f"{tag}{proc_el:02d}-2"))
             line["modifiers"] = [
-                construct(
-                    Coded,
-                    system="modifier",
-                    code=parts[i].upper(),
-                    loc=loc_of(ctx, seg, "2400", f"{tag}{proc_el:02d}-{i + 1}"),
-                )
+                _coded("modifier", parts[i].upper(), loc_of(ctx, seg, "2400", f"{tag}{proc_el:02d}-{i + 1}"))
                 for i in range(2, min(len(parts), 6))
                 if parts[i]
             ]

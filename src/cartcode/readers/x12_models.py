@@ -118,3 +118,4 @@ def location(
 
 
 _LOCATION_SET = {"file", "segment", "line", "loop", "segment_id", "element", "offset"}
+LOCATION_FIELDS_SET = _LOCATION_SET  # the shared fields set of every X12 Location (never mutated)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from cartcode.codeformat import is_well_formed
 from cartcode.findings import Severity
+from cartcode.model import Claim
 from cartcode.rules import Hit, rule
 from cartcode.rules.context import Ctx
 
@@ -24,6 +24,39 @@ _SHAPES = {
     "MS-DRG": "3 digits",
 }
 _SEEN: dict[tuple[str, str], bool] = {}  # well-formedness by (system, code): a claim repeats few codes
+
+
+_GOOD: dict[tuple[str, str], bool] = {}  # what the reporting loop below accepts, by (system, code)
+
+
+def _good(system: str, code: str) -> bool:
+    """Exactly the reporting loop's test: a system without a shape, or a well-formed code."""
+    found = system not in _SHAPES or _ok(system, code)
+    if len(_GOOD) < 50_000:
+        _GOOD[(system, code)] = found
+    return found
+
+
+def _all_good(claim: Claim) -> bool:
+    """The fast path: every code judged by one dict lookup, cached across claims (a batch repeats
+    few codes); False sends the claim through the reporting loop of the rule."""
+    good = _GOOD
+    for group in (claim.diagnoses, claim.procedures, claim.condition_codes, claim.value_codes,
+                  claim.occurrence_codes):
+        for coded in group:
+            if not (good.get((coded.system, coded.code)) or _good(coded.system, coded.code)):
+                return False
+    for line in claim.lines:
+        rev, proc = line.revenue_code, line.procedure
+        if rev is not None and not (good.get((rev.system, rev.code)) or _good(rev.system, rev.code)):
+            return False
+        if proc is not None and not (good.get((proc.system, proc.code)) or _good(proc.system, proc.code)):
+            return False
+        for mod in line.modifiers:
+            if not (good.get((mod.system, mod.code)) or _good(mod.system, mod.code)):
+                return False
+    drg = claim.drg
+    return drg is None or _good(drg.system, drg.code)
 
 
 def _ok(system: str, code: str) -> bool:
@@ -60,25 +93,12 @@ def malformed_code(ctx: Ctx) -> Iterator[Hit]:
     - astct-2025-04 (the guide: "All payers and providers must follow HIPAA code sets")
     """
     claim = ctx.claim
+    if _all_good(claim):
+        return
     revenue = [line.revenue_code for line in claim.lines if line.revenue_code is not None]
     procs = [line.procedure for line in claim.lines if line.procedure is not None]
-    cpt = [p for p in procs if p.system == "CPT"]
-    hcpcs = [p for p in procs if p.system == "HCPCS"]
     modifiers = [m for line in claim.lines for m in line.modifiers]
     two_char = [*claim.condition_codes, *claim.value_codes, *claim.occurrence_codes, *modifiers]
-    # Fast path: one regex per list (C speed) for the claim that is all well formed - every claim
-    # pays for this rule, and most have dozens of codes.
-    if (
-        _all_ok(_CM_LIST, claim.diagnoses)
-        and _all_ok(_PCS_LIST, claim.procedures)
-        and _all_ok(_TWO_LIST, two_char)
-        and _all_ok(_REV_LIST, revenue)
-        and _all_ok(_CPT_LIST, cpt)
-        and _all_ok(_HCPCS_LIST, hcpcs)
-        and len(cpt) + len(hcpcs) == len(procs)
-        and (claim.drg is None or _ok("MS-DRG", claim.drg.code))
-    ):
-        return
     seen = _SEEN
     groups: list[list[Any]] = [claim.diagnoses, claim.procedures, two_char, revenue, procs]
     if claim.drg is not None:
@@ -94,23 +114,3 @@ def malformed_code(ctx: Ctx) -> Iterator[Hit]:
                     coded.loc,
                     ((coded.system, coded.code),),
                 )
-
-
-def _list_pattern(item: str) -> re.Pattern[str]:
-    return re.compile(rf"(?:{item},)*")
-
-
-# The shapes of codeformat._PATTERNS, as lists ("code,code,"); the per-code check stays the
-# reference (codeformat.is_well_formed) and runs whenever a list does not match.
-_CM_LIST = _list_pattern(r"[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?")
-_PCS_LIST = _list_pattern(r"[0-9A-HJ-NP-Z]{7}")
-_TWO_LIST = _list_pattern(r"[0-9A-Z]{2}")
-_REV_LIST = _list_pattern(r"[0-9]{4}")
-_CPT_LIST = _list_pattern(r"[0-9]{4}[0-9FTU]")
-_HCPCS_LIST = _list_pattern(r"[A-V][0-9]{4}")
-
-
-def _all_ok(pattern: re.Pattern[str], items: list[Any]) -> bool:
-    if not items:
-        return True
-    return pattern.fullmatch("".join(c.code + "," for c in items)) is not None
