@@ -29,7 +29,7 @@ from cartcode.model import (
     Procedure,
     ValueCode,
 )
-from cartcode.readers.x12_models import LOCATION_FIELDS_SET, construct
+from cartcode.readers.x12_models import LOCATION_FIELDS_SET, construct, construct_from
 
 # SBR09 claim filing indicator -> payer class (and Medicare part).
 # MA/MB are Medicare Part A/B. "16" is "Health Maintenance Organization (HMO) Medicare Risk", the
@@ -215,6 +215,12 @@ def _decimal(text: str) -> Decimal | None:
     return value
 
 
+# Element labels of the service segments, formatted once: SV1 -> {n: "SV10n"} and the procedure
+# composite's components (index k -> "SV101-k" for SV1, "SV202-k" for SV2).
+_SV_ELEMENTS = {tag: {n: f"{tag}{n:02d}" for n in range(1, 8)} for tag in ("SV1", "SV2")}
+_SV_LABELS = {tag: {k: f"{tag}{proc:02d}-{k}" for k in range(1, 8)} for tag, proc in (("SV1", 1), ("SV2", 2))}
+
+
 class _Builder:
     """Reads one claim's segments; kept as a class so the helpers share the context."""
 
@@ -377,6 +383,7 @@ class _Builder:
                     )
                 line["diagnosis_pointers"] = [int(p) for p in pointers]
         tag = seg.tag
+        labels = _SV_LABELS[tag]  # "SV101-2" ... without formatting them per line
         composite = seg.get(proc_el)
         if composite:
             parts = composite.split(ctx.component)
@@ -384,13 +391,13 @@ class _Builder:
             code = parts[1] if len(parts) > 1 else ""
             if not code:
                 raise ClaimReadError(
-                    f"{tag}{proc_el:02d}-2 (procedure code) is missing",
-                    loc_of(ctx, seg, "2400", f"{tag}{proc_el:02d}-2"),
+                    f"{labels[2]} (procedure code) is missing",
+                    loc_of(ctx, seg, "2400", labels[2]),
                 )
             system = hcpcs_system(code) if qual in ("HC", "") else f"X12-{qual}"
-            line["procedure"] = _coded(system, code.upper(), loc_of(ctx, seg, "2400", f"{tag}{proc_el:02d}-2"))
+            line["procedure"] = _coded(system, code.upper(), loc_of(ctx, seg, "2400", labels[2]))
             line["modifiers"] = [
-                _coded("modifier", parts[i].upper(), loc_of(ctx, seg, "2400", f"{tag}{proc_el:02d}-{i + 1}"))
+                _coded("modifier", parts[i].upper(), loc_of(ctx, seg, "2400", labels[i + 1]))
                 for i in range(2, min(len(parts), 6))
                 if parts[i]
             ]
@@ -399,7 +406,7 @@ class _Builder:
         for name, n in (("charge", charge_el), ("units", units_el)):
             text = seg.get(n)
             value = _decimal(text)
-            el = f"{tag}{n:02d}"
+            el = _SV_ELEMENTS[tag][n]
             if text and value is None:
                 raise ClaimReadError(f"{el} ({name}) {text!r} is not a number", loc_of(ctx, seg, "2400", el))
             if value is not None:
@@ -472,7 +479,7 @@ def build_claim(segments: list[Segment], ctx: Context) -> Claim:
             what = "SV2" if ctx.kind == "institutional" else "SV1"
             raise ClaimReadError(f"service line LX*{lx.get(1)} has no {what}", loc_of(ctx, lx, "2400", "LX01"))
         line["notes"] = list(line_notes)
-        b.lines.append(construct(Line, **line))
+        b.lines.append(construct_from(Line, line))
         line = None
 
     for seg in segments[1:]:

@@ -20,6 +20,7 @@ M = TypeVar("M", bound=BaseModel)
 
 _TEMPLATES: dict[type[BaseModel], tuple[dict[str, Any], list[tuple[str, Callable[[], Any]]]]] = {}
 _setattr = object.__setattr__
+_new = object.__new__
 
 
 def _template(cls: type[BaseModel]) -> tuple[dict[str, Any], list[tuple[str, Callable[[], Any]]]]:
@@ -38,13 +39,19 @@ def _template(cls: type[BaseModel]) -> tuple[dict[str, Any], list[tuple[str, Cal
 
 def construct(cls: type[M], **values: Any) -> M:
     """``cls.model_construct(**values)`` without its per-call cost (no validation either)."""
-    plain, factories = _template(cls)
-    data = dict(plain)
+    return construct_from(cls, values)
+
+
+def construct_from(cls: type[M], values: dict[str, Any]) -> M:
+    """:func:`construct` from a dict of values (no keyword packing; `values` is not kept)."""
+    found = _TEMPLATES.get(cls)
+    plain, factories = found if found is not None else _template(cls)
+    data = plain.copy()
     for name, factory in factories:
         if name not in values:
             data[name] = factory()
     data.update(values)
-    obj = cls.__new__(cls)
+    obj = _new(cls)
     _setattr(obj, "__dict__", data)
     _setattr(obj, "__pydantic_fields_set__", set(values))
     _setattr(obj, "__pydantic_extra__", None)
