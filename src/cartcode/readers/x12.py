@@ -32,7 +32,7 @@ from typing import BinaryIO, Literal
 from cartcode.findings import Fix
 from cartcode.model import Claim, ClaimError, ClaimKind, ClaimSource, InputNote, Location
 from cartcode.readers.x12_claim import ClaimReadError, Context, Segment, build_claim, where
-from cartcode.readers.x12_models import construct, minimal_claim
+from cartcode.readers.x12_models import construct, location, minimal_claim
 from cartcode.readers.x12_tokenizer import (
     Delimiters,
     X12SyntaxError,
@@ -252,16 +252,8 @@ class _Scanner:
         self, buf: bytes, pos: int, segment_id: str, element: str | None = None, loop: str | None = None
     ) -> Location:
         seg, line = self.advance(buf, pos)
-        return construct(
-            Location,
-            file=self.file,
-            segment=seg,
-            line=line,
-            segment_id=segment_id,
-            element=element,
-            loop=loop,
-            offset=self.base + pos,
-        )
+        # the same model as construct(Location, file=..., offset=...) with all seven keys given
+        return location(self.file, seg, line, loop, segment_id, element, self.base + pos)
 
     def note(self, rule: str, message: str, loc: Location | None, severity: Severity = "warning") -> InputNote:
         return construct(InputNote, rule=rule, severity=severity, message=message, loc=loc)

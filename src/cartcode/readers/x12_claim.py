@@ -221,6 +221,22 @@ _SV_ELEMENTS = {tag: {n: f"{tag}{n:02d}" for n in range(1, 8)} for tag in ("SV1"
 _SV_LABELS = {tag: {k: f"{tag}{proc:02d}-{k}" for k in range(1, 8)} for tag, proc in (("SV1", 1), ("SV2", 2))}
 
 
+# Element labels formatted once (string formatting is a measurable part of a full claim).
+_HI_LABELS = tuple(f"HI{n:02d}-2" for n in range(25))
+_CL1_LABELS = {n: f"CL10{n}" for n in (1, 2, 3)}
+_NORMALISED: dict[tuple[str, str], str] = {}  # (system, raw code) -> normalise(): pure, few distinct
+
+
+def _normalised(system: str, code: str) -> str:
+    key = (system, code)
+    found = _NORMALISED.get(key)
+    if found is None:
+        found = normalise(system, code)
+        if len(_NORMALISED) < _MEMO_MAX:
+            _NORMALISED[key] = found
+    return found
+
+
 class _Builder:
     """Reads one claim's segments; kept as a class so the helpers share the context."""
 
@@ -261,7 +277,6 @@ class _Builder:
         parts = seg.get(5).split(ctx.component)
         facility = parts[0]
         frequency = parts[2] if len(parts) > 2 else ""
-        clm05 = loc_of(ctx, seg, "2300", "CLM05")
         if not facility:
             what = "type of bill" if ctx.kind == "institutional" else "place of service"
             raise ClaimReadError(f"CLM05-1 ({what}) is missing", loc_of(ctx, seg, "2300", "CLM05-1"))
@@ -270,7 +285,7 @@ class _Builder:
             # senders zero-pad to three ("011"): the model's TOB has no leading zero.
             tob = (facility[-2:] if len(facility) > 2 and facility.startswith("0") else facility) + frequency
             self.claim_kw["type_of_bill"] = tob
-            self.locs["type_of_bill"] = clm05
+            self.locs["type_of_bill"] = loc_of(ctx, seg, "2300", "CLM05")  # built only where used
         else:
             self.claim_kw["place_of_service"] = facility
             self.locs["place_of_service"] = loc_of(ctx, seg, "2300", "CLM05-1")
@@ -307,7 +322,7 @@ class _Builder:
         for n, name in ((1, "admission_type"), (2, "admission_source"), (3, "patient_status")):
             if seg.get(n):
                 self.claim_kw[name] = seg.get(n)
-                self.locs[name] = loc_of(self.ctx, seg, "2300", f"CL10{n}")
+                self.locs[name] = loc_of(self.ctx, seg, "2300", _CL1_LABELS[n])
 
     def nte(self, seg: Segment, loop: str) -> Note | None:
         text = seg.get(2)
@@ -326,7 +341,7 @@ class _Builder:
             parts = raw.split(comp)
             qual = parts[0]
             code = parts[1] if len(parts) > 1 else ""
-            loc = loc_of(ctx, seg, "2300", f"HI{n:02d}-2")
+            loc = loc_of(ctx, seg, "2300", _HI_LABELS[n] if n < len(_HI_LABELS) else f"HI{n:02d}-2")
             spec = _HI.get(qual)
             if spec is None:
                 self.note(f"HI{n:02d}-1 qualifier {qual!r} is not one this reader knows; skipped", loc)
@@ -337,7 +352,7 @@ class _Builder:
             if not code:
                 self.note(f"HI{n:02d}-2 (code) is missing after qualifier {qual}", loc, "error")
                 continue
-            code = normalise(system, code)
+            code = _normalised(system, code)
             date = parse_date(parts[3]) if len(parts) > 3 and parts[2] in ("D8", "RD8") else None
             if what == "dx":
                 poa = parts[8] if len(parts) > 8 and parts[8] else None
@@ -368,7 +383,7 @@ class _Builder:
             rev = seg.get(1)
             if not rev:
                 raise ClaimReadError("SV201 (revenue code) is missing", loc_of(ctx, seg, "2400", "SV201"))
-            line["revenue_code"] = _coded("revenue", normalise("revenue", rev), loc_of(ctx, seg, "2400", "SV201"))
+            line["revenue_code"] = _coded("revenue", _normalised("revenue", rev), loc_of(ctx, seg, "2400", "SV201"))
             proc_el, charge_el, units_el = 2, 3, 5
         else:
             proc_el, charge_el, units_el = 1, 2, 4
@@ -471,21 +486,12 @@ def build_claim(segments: list[Segment], ctx: Context) -> Claim:
     lx: Segment | None = None
     line_notes: list[Note] = []
 
-    def close_line() -> None:
-        nonlocal line
-        if lx is None:
-            return
-        if line is None:
-            what = "SV2" if ctx.kind == "institutional" else "SV1"
-            raise ClaimReadError(f"service line LX*{lx.get(1)} has no {what}", loc_of(ctx, lx, "2400", "LX01"))
-        line["notes"] = list(line_notes)
-        b.lines.append(construct_from(Line, line))
-        line = None
-
     for seg in segments[1:]:
         tag = seg.tag
         if tag == "LX":
-            close_line()
+            if lx is not None:
+                _close_line(b, lx, line, line_notes)
+                line = None
             lx, line_notes, loop = seg, [], "2400"
             continue
         if loop == "2300" or loop in ("2310", "2320", "2330"):
@@ -540,5 +546,15 @@ def build_claim(segments: list[Segment], ctx: Context) -> Claim:
                 note = b.nte(seg, loop)
                 if note is not None:
                     line_notes.append(note)
-    close_line()
+    if lx is not None:
+        _close_line(b, lx, line, line_notes)
     return b.finish(claim_id, clm_loc)
+
+
+def _close_line(b: _Builder, lx: Segment, line: dict[str, object] | None, line_notes: list[Note]) -> None:
+    """The service line opened by `lx` is complete: build it (an LX without SV1/SV2 fails the claim)."""
+    if line is None:
+        what = "SV2" if b.ctx.kind == "institutional" else "SV1"
+        raise ClaimReadError(f"service line LX*{lx.get(1)} has no {what}", loc_of(b.ctx, lx, "2400", "LX01"))
+    line["notes"] = list(line_notes)
+    b.lines.append(construct_from(Line, line))
