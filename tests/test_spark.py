@@ -9,11 +9,8 @@ import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pyspark  # noqa: F401  # the [spark] extra (setup.sh --test): missing -> fail, never skip
 import pytest
-
-# The [spark] extra, which scripts/setup.sh --test installs: a missing pyspark fails here
-# rather than skipping, so CI cannot pass without the Spark engine tested.
-import pyspark  # noqa: F401
 
 from cartcode import batch
 
