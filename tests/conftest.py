@@ -8,7 +8,7 @@ import pytest
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+SHARED = ROOT / "tests" / "data" / "shared"
 
 
 @pytest.fixture(scope="session")

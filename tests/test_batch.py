@@ -18,7 +18,8 @@ from cartcode import batch
 from cartcode.engine import check_results
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+from shared_data import SHARED  # noqa: E402
+
 if str(ROOT) not in sys.path:  # bench/ holds the synthetic batch generator
     sys.path.insert(0, str(ROOT))
 

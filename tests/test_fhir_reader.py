@@ -13,8 +13,9 @@ from cartcode import engine
 from cartcode.findings import CodeRef, Fix
 from cartcode.model import Claim, ClaimError
 from cartcode.readers import fhir, json_claims, read_claims
+from shared_data import SHARED
 
-SHARED_FHIR = Path(__file__).resolve().parents[2] / "shared" / "fhir"
+SHARED_FHIR = SHARED / "fhir"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "fhir"
 TWINS = ["cart-eob-inpatient.json", "cart-eob-outpatient.json", "cart-claim-professional.json"]
 

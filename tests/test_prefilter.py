@@ -11,7 +11,8 @@ import pytest
 from cartcode.prefilter import EXCLUDED_SYSTEMS, QUALIFIED, TOKEN_SYSTEMS, build_pattern, bundled_pattern, is_relevant
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+from shared_data import SHARED  # noqa: E402
+
 if str(ROOT) not in sys.path:  # bench/ holds the synthetic batch generator
     sys.path.insert(0, str(ROOT))
 

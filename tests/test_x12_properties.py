@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from cartcode.model import Claim, ClaimError
 from cartcode.readers import x12
+from shared_data import SHARED
 
-SHARED_X12 = Path(__file__).resolve().parents[2] / "shared" / "x12"
+SHARED_X12 = SHARED / "x12"
 SOURCES = [
     (SHARED_X12 / "institutional" / "zx12-837i_example.x12").read_bytes(),
     (SHARED_X12 / "institutional" / "stupidedi-two-claims-for-the-same-provider.edi").read_bytes(),

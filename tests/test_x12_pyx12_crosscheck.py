@@ -13,8 +13,9 @@ import pytest
 from cartcode.model import Claim
 from cartcode.readers import x12
 from cartcode.readers.x12_strict import _retarget
+from shared_data import SHARED
 
-SHARED_X12 = Path(__file__).resolve().parents[2] / "shared" / "x12"
+SHARED_X12 = SHARED / "x12"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "x12"
 FILES = [
     p

@@ -14,8 +14,9 @@ import pytest
 from cartcode.findings import CodeRef, Fix
 from cartcode.model import Claim, ClaimError
 from cartcode.readers import read_claims, x12
+from shared_data import SHARED
 
-SHARED_X12 = Path(__file__).resolve().parents[2] / "shared" / "x12"
+SHARED_X12 = SHARED / "x12"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "x12"
 FILES = sorted(p for p in SHARED_X12.rglob("*") if p.is_file() and p.parent.name != "licenses" and p.suffix != ".md")
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from cartcode.findings import Severity
 from cartcode.readers.x12_strict import validate
+from shared_data import SHARED
 
-SHARED_X12 = Path(__file__).resolve().parents[2] / "shared" / "x12"
+SHARED_X12 = SHARED / "x12"
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "x12"
 
 
