@@ -119,8 +119,23 @@ def x12_columns(
             chunk = _Chunk(label)
             idx_append, ids_append = chunk.idx.append, chunk.ids.append
 
+    def skipped_many(index: int, claim_ids: list[str]) -> None:
+        # `skipped` for each of a run, in bulk: same rows, same chunk boundaries
+        nonlocal chunk, idx_append, ids_append
+        pos, n = 0, len(claim_ids)
+        while pos < n:
+            take = min(CHUNK - len(chunk.idx), n - pos)
+            first = index + pos + index_base
+            chunk.idx.extend(range(first, first + take))
+            chunk.ids.extend(claim_ids[pos : pos + take] if pos or take < n else claim_ids)
+            pos += take
+            if len(chunk.idx) >= CHUNK:
+                done.append(chunk)
+                chunk = _Chunk(label)
+                idx_append, ids_append = chunk.idx.append, chunk.ids.append
+
     try:
-        for item in read_stream(stream, label, prefilter, rng=rng, skipped=skipped):
+        for item in read_stream(stream, label, prefilter, rng=rng, skipped=skipped, skipped_many=skipped_many):
             if is_cleared(item):
                 skipped(item.source.index, str(item.id))  # a reader without the callback yields minimal claims
             else:

@@ -88,11 +88,21 @@ def read(data: bytes, file: str, prefilter: re.Pattern[bytes]) -> Iterator[Item]
 SUPPORTS_SKIPPED = "skipped" in getattr(x12._Scanner, "__dataclass_fields__", {})
 
 
-def _scanner(file: str, prefilter: re.Pattern[bytes], skipped: Callable[[int, str], None] | None) -> Any:
+SUPPORTS_SKIPPED_MANY = "skipped_many" in getattr(x12._Scanner, "__dataclass_fields__", {})
+
+
+def _scanner(
+    file: str, prefilter: re.Pattern[bytes], skipped: Callable[[int, str], None] | None,
+    skipped_many: Callable[[int, list[str]], None] | None = None,
+) -> Any:
     """The reader's scanner; with `skipped`, cleared claims are reported through it (index, id)
-    instead of being yielded as minimal claims (no object per claim at all)."""
+    instead of being yielded as minimal claims (no object per claim at all); with `skipped_many`
+    too, a run of cleared claims is reported in one call (index of the first, their ids)."""
     if skipped is not None and SUPPORTS_SKIPPED:
-        return x12._Scanner(file, prefilter, skipped)
+        scanner = x12._Scanner(file, prefilter, skipped)
+        if skipped_many is not None and SUPPORTS_SKIPPED_MANY:
+            scanner.skipped_many = skipped_many
+        return scanner
     return x12._Scanner(file, prefilter)
 
 
@@ -115,6 +125,7 @@ def read_stream(
     rng: Range | None = None,
     block_size: int = 1 << 20,  # small blocks: each is copied a few times (tail + block, cut)
     skipped: Callable[[int, str], None] | None = None,
+    skipped_many: Callable[[int, list[str]], None] | None = None,
 ) -> Iterator[Item]:
     """:func:`cartcode.readers.x12.read_stream`, optionally over one range of the file (the stream
     is positioned by the caller at ``rng.start``): the same scanner, started with the segment and
@@ -122,7 +133,7 @@ def read_stream(
 
     Claim indexes restart at 0 in each range; the batch merge adds the claims of the ranges
     before it."""
-    scanner = _scanner(file, prefilter, skipped)
+    scanner = _scanner(file, prefilter, skipped, skipped_many)
     base = 0
     remaining = -1
     if rng is not None:

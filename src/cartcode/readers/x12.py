@@ -45,6 +45,7 @@ __all__ = ["apply_fixes", "iter_files", "kind_of_version", "read", "read_stream"
 
 Item = Claim | ClaimError
 Skipped = Callable[[int, str], None]
+SkippedMany = Callable[[int, list[str]], None]  # (index of the first, their ids): a run in one call
 _Skip = tuple[int, str, ClaimKind]  # a prefiltered-out claim reported through `skipped`
 Severity = Literal["error", "warning", "info"]
 BLOCK_SIZE = 8 << 20
@@ -205,6 +206,8 @@ class _Scanner:
     prefilter: re.Pattern[bytes] | None
     skipped: Skipped | None = None
     index: int = 0
+    # optional bulk form of `skipped` for a run of cleared claims (same order, same indexes)
+    skipped_many: SkippedMany | None = None
     # interchange state
     delims: Delimiters | None = None
     last_delims: Delimiters | None = None  # those of the last interchange, kept after its IEA
@@ -715,10 +718,20 @@ class _Scanner:
             assert isinstance(held, tuple)  # a held item was yielded by the caller first
             skipped(held[0], held[1])
         index = self.index
-        for raw in ids[:-1]:
-            skipped(index, raw.decode("latin-1"))
-            index += 1
-        self.held = (index, ids[-1].decode("latin-1"), kind)
+        skipped_many = self.skipped_many
+        if skipped_many is not None:
+            # one decode for the whole run: CLM01 never holds the element separator (see clm)
+            names = d.element.join(ids).decode("latin-1").split(d.element_s)
+            last_id = names.pop()
+            if names:
+                skipped_many(index, names)
+                index += len(names)
+        else:
+            for raw in ids[:-1]:
+                skipped(index, raw.decode("latin-1"))
+                index += 1
+            last_id = ids[-1].decode("latin-1")
+        self.held = (index, last_id, kind)
         self.held_in_transaction = True
         self.index = index + 1
         if last is not None:
