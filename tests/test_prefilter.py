@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from cartcode.prefilter import EXCLUDED_SYSTEMS, QUALIFIED, TOKEN_SYSTEMS, build_pattern, bundled_pattern, is_relevant
+from cartcode.prefilter import (
+    EXCLUDED_SYSTEMS,
+    QUALIFIED,
+    TOKEN_SYSTEMS,
+    build_pattern,
+    bundled_pattern,
+    bundled_x12_pattern,
+    is_relevant,
+    match_starts,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 from shared_data import SHARED  # noqa: E402
@@ -121,3 +130,17 @@ def test_ordinary_claims_of_the_synthetic_batch_are_cleared_and_car_t_claims_are
 )
 def test_the_x12_variant_only_looks_where_the_reader_reads_codes(text: bytes, kb) -> None:  # type: ignore[no-untyped-def]
     assert build_pattern(kb, x12=True).search(text) is None
+
+
+def test_match_starts_is_finditer() -> None:
+    """The branch-by-branch scan finds exactly the starts finditer finds, overlaps included."""
+    import random
+
+    frags = [b"XW033C7", b"xw043", b"Z00.6", b"z006", b"BG*90", b"BE*86", b"DR*018", b"SV1*HC:0537T",
+             b"SV2*0874*HC:0540T", b"SV2*874", b"Diff Prod Clin Trial", b"expand acc use", b'"90"', b'"0874"',
+             b"X", b"W", b"*", b"~", b"A", b"1", b"0", b"V", b"2", b"e", b"E", b"DIFF", b"HC:", b"Q2041", b" "]
+    rnd = random.Random(5)
+    for pattern in (bundled_x12_pattern(), bundled_pattern()):
+        for _ in range(3000):
+            text = b"".join(rnd.choice(frags) for _ in range(rnd.randint(0, 30)))
+            assert match_starts(pattern, text) == [m.start() for m in pattern.finditer(text)], text

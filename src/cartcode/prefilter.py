@@ -141,7 +141,63 @@ def build_pattern(kb: KB, *, x12: bool = False) -> re.Pattern[bytes]:
         first = text[0]
         for ch in sorted({first.upper(), first.lower()}):
             branches.append(re.escape(ch) + _spaced(text)[len(_char(first)):])
-    return re.compile(("(?:" + "|".join(_by_first_char(branches)) + ")").encode("ascii"))
+    merged = _by_first_char(branches)
+    pattern = re.compile(("(?:" + "|".join(merged) + ")").encode("ascii"))
+    _register_split(pattern, merged)
+    return pattern
+
+
+# Per compiled pre-filter, its top-level branches compiled alone (see match_starts).
+_SPLIT: dict[re.Pattern[bytes], list[tuple[bytes, re.Pattern[bytes]]]] = {}
+
+
+def _register_split(pattern: re.Pattern[bytes], branches: list[str]) -> None:
+    """Record the branches of `pattern` for :func:`match_starts` when each starts with its own
+    literal character (then at most one branch can match at any position)."""
+    firsts = [b[0] for b in branches]
+    if not branches or len(set(firsts)) != len(firsts) or not all(c.isalnum() or c == '"' for c in firsts):
+        return
+    if any(b[1:2] in ("*", "+", "?", "{") for b in branches):  # the first character must be a plain literal
+        return
+    _SPLIT[pattern] = [(b[0].encode("ascii"), re.compile(b.encode("ascii"))) for b in branches]
+
+
+def match_starts(pattern: re.Pattern[bytes], buf: bytes) -> list[int]:
+    """``[m.start() for m in pattern.finditer(buf)]``, faster for a pattern built here.
+
+    `re` scans for a pattern that starts with a set of characters one position at a time and
+    tries the pattern at every X12 letter B, D, E, V, X of the file; a pattern that starts with
+    one literal character is scanned for in a tight loop, several times faster. So each branch
+    (they start with distinct literal characters, so at most one matches at a position, with
+    the same match as the whole pattern's) is searched alone and the next match is the earliest
+    among them, searched again from the end of the last one: the same matches as finditer."""
+    split = _SPLIT.get(pattern)
+    if split is None:
+        return [m.start() for m in pattern.finditer(buf)]
+    subs = [sub for first, sub in split if first in buf]
+    nexts: list[tuple[int, int, re.Pattern[bytes]]] = []
+    for sub in subs:
+        m = sub.search(buf)
+        if m is not None:
+            nexts.append((m.start(), m.end(), sub))
+    if not nexts:
+        return []
+    if len(nexts) == 1:  # only one branch matches anywhere: its matches are the pattern's
+        return [m.start() for m in nexts[0][2].finditer(buf)]
+    out: list[int] = []
+    while nexts:
+        start, pos, _ = min(nexts)
+        out.append(start)
+        refreshed: list[tuple[int, int, re.Pattern[bytes]]] = []
+        for item in nexts:
+            if item[0] < pos:
+                m = item[2].search(buf, pos)
+                if m is not None:
+                    refreshed.append((m.start(), m.end(), item[2]))
+            else:
+                refreshed.append(item)
+        nexts = refreshed
+    return out
 
 
 def _by_first_char(branches: list[str]) -> list[str]:

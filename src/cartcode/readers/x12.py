@@ -31,6 +31,7 @@ from typing import BinaryIO, Literal
 
 from cartcode.findings import Fix
 from cartcode.model import Claim, ClaimError, ClaimKind, ClaimSource, InputNote, Location
+from cartcode.prefilter import match_starts
 from cartcode.readers.x12_claim import ClaimReadError, Context, Segment, build_claim, where
 from cartcode.readers.x12_models import construct, location, minimal_claim
 from cartcode.readers.x12_tokenizer import (
@@ -645,7 +646,7 @@ class _Scanner:
             # the buffer's prefilter hits (one regex pass per buffer, in C) against this claim's span
             hits = self.hits
             if hits is None:
-                hits = self.hits = [m.start() for m in prefilter.finditer(buf)]
+                hits = self.hits = match_starts(prefilter, buf)
             i = self.hit_i
             while i < len(hits) and hits[i] < start:
                 i += 1
@@ -675,7 +676,7 @@ class _Scanner:
         d = self.delims
         hits = self.hits
         if hits is None:
-            hits = self.hits = [m.start() for m in self.prefilter.finditer(buf)]
+            hits = self.hits = match_starts(self.prefilter, buf)
         i = self.hit_i
         while i < len(hits) and hits[i] < c:
             i += 1
