@@ -103,6 +103,34 @@ def _find_segment(buf: bytes, marker: bytes, pos: int, term: bytes) -> int:
     return len(buf) if p < 0 else p
 
 
+_SE_ST: dict[bytes, re.Pattern[bytes]] = {}
+
+
+def _find_se_st(buf: bytes, pos: int, d: Delimiters) -> tuple[int, int]:
+    """``(_find_segment(buf, SE, pos, term), _find_segment(buf, ST, pos, term))`` in one scan
+    (most blocks hold neither, and each `find` would read the whole block)."""
+    term, el = d.segment, d.element
+    if el in b"SET":  # the two markers could overlap: one by one
+        return _find_segment(buf, b"SE" + el, pos, term), _find_segment(buf, b"ST" + el, pos, term)
+    pat = _SE_ST.get(el)
+    if pat is None:
+        pat = _SE_ST[el] = re.compile(b"S[ET]" + re.escape(el))
+    n = len(buf)
+    se = st = n
+    for m in pat.finditer(buf, pos):
+        p = m.start()
+        if not _at_segment_start(buf, p, term):
+            continue
+        if buf[p + 1] == 69:  # "E"
+            if se == n:
+                se = p
+        elif st == n:
+            st = p
+        if se < n and st < n:
+            break
+    return se, st
+
+
 def _walk_envelope(buf: bytes, pos: int, d: Delimiters) -> Iterator[tuple[str, int, bytes | None]]:
     """Envelope segments that follow one another from `pos` (after an SE: GE, IEA, ISA, GS, ST)."""
     n = len(buf)
@@ -144,14 +172,13 @@ def _marks(
     iterating on ISA and IEA (new delimiters) and starts a new walk."""
     term = d.segment
     n = len(buf)
-    se_marker, st_marker = b"SE" + d.element, b"ST" + d.element
+    st_marker = b"ST" + d.element
     last = -1
     for item in _walk_envelope(buf, pos + 1, d):
         last = item[1]
         yield item
     start = max(pos, 0) if last < 0 else buf.find(term, last)
-    next_se = _find_segment(buf, se_marker, start, term)
-    next_st = _find_segment(buf, st_marker, start, term)
+    next_se, next_st = _find_se_st(buf, start, d)
     if cur is None:
         cur = _Cursor()
     cur.next_env = min(next_se, next_st)
@@ -171,8 +198,7 @@ def _marks(
                     break
                 resume = buf.find(term, item[1]) + 1 or n
                 yield item
-            next_se = _find_segment(buf, se_marker, resume, term)
-            next_st = _find_segment(buf, st_marker, resume, term)
+            next_se, next_st = _find_se_st(buf, resume, d)
         cur.next_env = min(next_se, next_st)
 
     found = pats.clm.finditer(buf, start)
