@@ -14,6 +14,7 @@ so every claim, error and envelope note comes out exactly as `check` reads it:
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -59,9 +60,11 @@ def _read_upto(stream: BinaryIO, size: int) -> tuple[bytes, BaseException | None
     before damage are still checked."""
     pieces: list[bytes] = []
     got = 0
+    # small pieces: a damaged gzip loses less before the error; a plain file is read in one go
+    step = size if type(stream) is io.BufferedReader else 8192
     try:
         while got < size:
-            piece = stream.read(min(8192, size - got))  # small: a damaged gzip loses less before the error
+            piece = stream.read(min(step, size - got))
             if not piece:
                 break
             pieces.append(piece)
