@@ -40,6 +40,20 @@ class Fix(BaseModel):
     line: int | None = None  # 1-based service line the fix applies to; None = claim level
     title: str | None = None  # short imperative, e.g. "Replace 0540T with 38228"
 
+    def pairs(self) -> list[tuple[CodeRef | None, CodeRef | None]]:
+        """The fix as (old, new) steps, the semantics every writer applies: each removed code is
+        paired with the first added code of the same system (a replacement in place); removes
+        left alone are (old, None), adds left alone are (None, new)."""
+        adds = list(self.add)
+        steps: list[tuple[CodeRef | None, CodeRef | None]] = []
+        for old in self.remove:
+            new = next((a for a in adds if a.system == old.system), None)
+            if new is not None:
+                adds.remove(new)
+            steps.append((old, new))
+        steps.extend((None, a) for a in adds)
+        return steps
+
 
 class Finding(BaseModel):
     model_config = ConfigDict(extra="forbid")

@@ -176,15 +176,7 @@ class _Edit:
         raise self.fail(f"{system} {ref.code if ref else ''} not found on the items")
 
     def apply(self, fix: Fix) -> None:
-        adds = list(fix.add)
-        pairs: list[tuple[CodeRef | None, CodeRef | None]] = []
-        for r in fix.remove:
-            match = next((a for a in adds if a.system == r.system), None)
-            if match is not None:
-                adds.remove(match)
-            pairs.append((r, match))
-        pairs.extend((None, a) for a in adds)
-        for old, new in pairs:
+        for old, new in fix.pairs():
             ref = old or new
             assert ref is not None
             system = ref.system

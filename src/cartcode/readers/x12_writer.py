@@ -314,16 +314,7 @@ class _ClaimEdit:
         self.delta += 1
 
     def apply(self, fix: Fix) -> None:
-        removes = list(fix.remove)
-        adds = list(fix.add)
-        pairs: list[tuple[CodeRef | None, CodeRef | None]] = []
-        for r in removes:
-            match = next((a for a in adds if a.system == r.system), None)
-            if match is not None:
-                adds.remove(match)
-            pairs.append((r, match))
-        pairs.extend((None, a) for a in adds)
-        for old, new in pairs:
+        for old, new in fix.pairs():
             ref = old or new
             assert ref is not None
             system = ref.system
