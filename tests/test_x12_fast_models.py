@@ -10,7 +10,7 @@ from decimal import Decimal
 from cartcode.codeformat import normalise
 from cartcode.model import Coded, Diagnosis, Location
 from cartcode.readers import x12_claim as xc
-from cartcode.readers.x12_models import construct, construct_from, location
+from cartcode.readers.fastbuild import construct, construct_from, location
 
 
 def _same(a: object, b: object) -> None:

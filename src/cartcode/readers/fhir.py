@@ -37,7 +37,7 @@ from cartcode.model import (
     Procedure,
     ValueCode,
 )
-from cartcode.readers.x12_models import construct
+from cartcode.readers.fastbuild import construct
 
 Item = Claim | ClaimError
 

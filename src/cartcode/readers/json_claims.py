@@ -17,9 +17,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
-
-from pydantic import BaseModel
+from typing import Any
 
 from cartcode.codeformat import hcpcs_system, normalise
 from cartcode.errors import InputError
@@ -37,6 +35,7 @@ from cartcode.model import (
     Procedure,
     ValueCode,
 )
+from cartcode.readers.fastbuild import construct as _new
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _KINDS = ("institutional", "professional")
@@ -111,38 +110,6 @@ class _Bad(Exception):
         self.path = path
 
 
-_DEFAULTS: dict[type[BaseModel], dict[str, Any]] = {}
-_FACTORIES: dict[type[BaseModel], list[tuple[str, Any]]] = {}
-M = TypeVar("M", bound=BaseModel)
-
-
-def _new(cls: type[M], **values: Any) -> M:
-    """``cls.model_construct(**values)`` at a fraction of the cost (the values are checked here).
-
-    pydantic's model_construct resolves every default on every call; a claim has dozens of
-    located values, so the defaults are resolved once per class and the instance is assembled
-    the way model_construct assembles it.
-    """
-    defaults = _DEFAULTS.get(cls)
-    if defaults is None:
-        defaults, factories = {}, []
-        for name, info in cls.model_fields.items():
-            if info.default_factory is not None:
-                factories.append((name, info.default_factory))
-            elif not info.is_required():
-                defaults[name] = info.default
-        _DEFAULTS[cls], _FACTORIES[cls] = defaults, factories
-    data = dict(defaults)
-    for name, factory in _FACTORIES[cls]:
-        if name not in values:
-            data[name] = factory()
-    data.update(values)
-    obj = cls.__new__(cls)
-    object.__setattr__(obj, "__dict__", data)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
-    return obj
 
 
 _LOC_TEMPLATE: dict[str, Any] = dict.fromkeys(Location.model_fields)

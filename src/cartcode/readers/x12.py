@@ -32,8 +32,8 @@ from typing import BinaryIO, Literal
 from cartcode.findings import Fix
 from cartcode.model import Claim, ClaimError, ClaimKind, ClaimSource, InputNote, Location
 from cartcode.prefilter import match_starts
+from cartcode.readers.fastbuild import construct, location, minimal_claim
 from cartcode.readers.x12_claim import ClaimReadError, Context, Segment, build_claim, where
-from cartcode.readers.x12_models import construct, location, minimal_claim
 from cartcode.readers.x12_tokenizer import (
     Delimiters,
     X12SyntaxError,

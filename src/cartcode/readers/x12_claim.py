@@ -29,7 +29,7 @@ from cartcode.model import (
     Procedure,
     ValueCode,
 )
-from cartcode.readers.x12_models import LOCATION_FIELDS_SET, construct, construct_from
+from cartcode.readers.fastbuild import LOCATION_FIELDS_SET, construct, construct_from
 
 # SBR09 claim filing indicator -> payer class (and Medicare part).
 # MA/MB are Medicare Part A/B. "16" is "Health Maintenance Organization (HMO) Medicare Risk", the
@@ -120,7 +120,7 @@ _setattr = object.__setattr__
 
 
 def loc_of(ctx: Context, seg: Segment, loop: str, element: str | None = None) -> Location:
-    """What :func:`~cartcode.readers.x12_models.location` builds, inlined: a full claim makes a
+    """What :func:`~cartcode.readers.fastbuild.location` builds, inlined: a full claim makes a
     dozen of these, the reader's most frequent object."""
     obj = _new(Location)
     _setattr(obj, "__dict__", {
