@@ -266,6 +266,9 @@ class _Scanner:
     clm_form: bytes | None = None  # what precedes "CLM*" after the terminator in this file
     scanned_upto: int = 0  # buffer offset up to which segment identifiers were checked (or skipped)
 
+    def has_delims(self) -> bool:
+        return self.delims is not None
+
     # -- counters ----------------------------------------------------------------------------
     def advance(self, buf: bytes, pos: int) -> tuple[int, int]:
         """Segment ordinal and line of the segment starting at buffer offset `pos`."""
@@ -360,7 +363,7 @@ class _Scanner:
                 if pos >= n:
                     break
                 yield from self.open_interchange(buf, pos)
-                if self.delims is None:
+                if not self.has_delims():  # (a call: mypyc would keep the narrowing to None above)
                     break
                 pos = self.isa_end - 1  # at the ISA's terminator
             pats = self.pats

@@ -1,0 +1,139 @@
+"""Which of cartcode's modules run compiled (mypyc) and which run from their source.
+
+The batch hot path (X12 reader, claim builder, rule context, engine, batch rows) is compiled
+with mypyc by ``scripts/build_native.py``, in place: ``x12.py`` gets an ``x12.cpython-*.so``
+beside it, which Python imports first. The ``.py`` files stay the source of truth; the build
+writes ``native.json`` with each source's SHA-256.
+
+At import (``cartcode/__init__.py`` imports this module first) the compiled modules are used only
+when every one matches its source: compiled modules call each other directly, not through
+``sys.modules``, so it is all or none. Otherwise (a source edited since the build, another
+Python, no build at all) or with ``CARTCODE_PURE=1``, a finder placed ahead of the standard
+ones loads them from their ``.py`` files. Answers are the same either way (tests run both).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import json
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+# The modules scripts/build_native.py compiles. Pydantic models (model.py, findings.py) stay
+# interpreted: mypyc cannot compile classes with pydantic's metaclass.
+MODULES: tuple[str, ...] = (
+    "cartcode.codeformat",
+    "cartcode.readers.fastbuild",
+    "cartcode.readers.x12_tokenizer",
+    "cartcode.readers.x12_claim",
+    "cartcode.readers.x12",
+    "cartcode.prefilter",
+    "cartcode.rules.context",
+    "cartcode.engine",
+    "cartcode.batch_schema",
+    "cartcode.batch_core",
+)
+GROUP = "cartcode.native"  # mypyc's shared library for the group: cartcode/native__mypyc.*.so
+PACKAGE_DIR = Path(__file__).resolve().parent
+STAMP = PACKAGE_DIR / "native.json"
+PURE_ENV = "CARTCODE_PURE"
+
+
+def source_path(module: str) -> Path:
+    return PACKAGE_DIR.parent.joinpath(*module.split(".")).with_suffix(".py")
+
+
+def source_digest(module: str) -> str:
+    return hashlib.sha256(source_path(module).read_bytes()).hexdigest()
+
+
+def build_tag() -> str:
+    """What a compiled module is only good for: this interpreter's extension suffix."""
+    return importlib.machinery.EXTENSION_SUFFIXES[0]
+
+
+def compiled_path(module: str) -> Path | None:
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        candidate = source_path(module).with_suffix(suffix)
+        if candidate.exists():
+            return candidate
+    return None
+
+
+@dataclass(frozen=True)
+class Status:
+    compiled: bool
+    reason: str  # why not, or "mypyc build matches the sources"
+
+
+def decide(stamp: dict[str, object] | None, digests: dict[str, str], tag: str, pure_env: bool) -> Status:
+    """All compiled or all from source, from the build stamp and the sources' digests now."""
+    if pure_env:
+        return Status(False, f"{PURE_ENV}=1")
+    if stamp is None:
+        return Status(False, "no compiled build (scripts/build_native.py)")
+    if stamp.get("tag") != tag:
+        return Status(False, f"compiled for {stamp.get('tag')}, this Python needs {tag}")
+    built = stamp.get("modules")
+    if not isinstance(built, dict) or set(built) != set(digests):
+        return Status(False, "the compiled build covers other modules than cartcode.native.MODULES")
+    stale = sorted(m for m, digest in digests.items() if built.get(m) != digest)
+    if stale:
+        return Status(False, f"source changed since the compiled build: {', '.join(stale)}")
+    return Status(True, "mypyc build matches the sources")
+
+
+class _FromSource(importlib.abc.MetaPathFinder):
+    """Finds the listed modules as their .py files, ahead of the compiled extensions."""
+
+    def __init__(self, modules: Sequence[str]) -> None:
+        self.modules = frozenset(modules)
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in self.modules:
+            return None
+        return importlib.util.spec_from_file_location(fullname, source_path(fullname))
+
+
+def _read_stamp() -> dict[str, object] | None:
+    try:
+        data = json.loads(STAMP.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _install() -> Status:
+    present = [m for m in MODULES if compiled_path(m) is not None]
+    if not present:
+        return Status(False, "no compiled build (scripts/build_native.py)")
+    pure_env = os.environ.get(PURE_ENV, "") not in ("", "0")
+    status = decide(_read_stamp(), {m: source_digest(m) for m in MODULES}, build_tag(), pure_env)
+    if not status.compiled:
+        if not pure_env:
+            warnings.warn(
+                f"cartcode: not using the compiled modules ({status.reason}); running from source, slower. "
+                "Rebuild with: .venv/bin/python scripts/build_native.py",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        sys.meta_path.insert(0, _FromSource(present))
+    return status
+
+
+STATUS = _install()
+
+
+def describe() -> str:
+    """One line for `cartcode --version` and the benchmarks."""
+    return "compiled (mypyc)" if STATUS.compiled else f"from source ({STATUS.reason})"

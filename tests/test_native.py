@@ -1,0 +1,97 @@
+"""The mypyc build of the hot path: used only when it matches its sources, same answers as source.
+
+The test command builds it (scripts/setup.sh --test runs scripts/build_native.py --strict), so
+these tests see the compiled modules; a subprocess with CARTCODE_PURE=1 runs from source.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import cartcode.native as native
+from bench import synth837
+from tests.shared_data import SHARED
+
+ROOT = Path(__file__).resolve().parents[1]
+DIGESTS = {m: f"digest-{m}" for m in native.MODULES}
+TAG = ".cpython-311-x86_64-linux-gnu.so"
+
+
+def stamp(**over: object) -> dict[str, object]:
+    return {"tag": TAG, "modules": dict(DIGESTS), **over}
+
+
+def test_decide_uses_a_build_that_matches_every_source() -> None:
+    assert native.decide(stamp(), DIGESTS, TAG, pure_env=False).compiled
+
+
+@pytest.mark.parametrize(
+    ("given", "pure_env", "reason"),
+    [
+        (stamp(), True, "CARTCODE_PURE=1"),
+        (None, False, "no compiled build"),
+        (stamp(tag=".cpython-312-x86_64-linux-gnu.so"), False, "compiled for .cpython-312"),
+        (stamp(modules={**DIGESTS, "cartcode.engine": "old"}), False, "source changed since the compiled build: "
+         "cartcode.engine"),
+        (stamp(modules={m: d for m, d in DIGESTS.items() if m != "cartcode.engine"}), False, "other modules"),
+    ],
+)
+def test_decide_falls_back_to_source(given: dict[str, object] | None, pure_env: bool, reason: str) -> None:
+    status = native.decide(given, DIGESTS, TAG, pure_env=pure_env)
+    assert not status.compiled
+    assert reason in status.reason
+
+
+def test_the_test_run_uses_the_compiled_build() -> None:
+    # the test command builds it; if this fails the other tests ran from source only
+    assert native.STATUS.compiled, f"{native.STATUS.reason}: run .venv/bin/python scripts/build_native.py"
+    import cartcode.readers.x12 as x12
+
+    assert Path(x12.__file__).suffix in (".so", ".pyd")
+
+
+def _run(code: str, pure: bool) -> str:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'src'}{os.pathsep}{ROOT}"}
+    env.pop(native.PURE_ENV, None)
+    if pure:
+        env[native.PURE_ENV] = "1"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+    return proc.stdout
+
+
+def test_source_run_loads_every_listed_module_from_its_py_file() -> None:
+    code = (
+        "import importlib, json, cartcode.native as n\n"
+        "print(json.dumps({m: importlib.import_module(m).__file__ for m in n.MODULES}))"
+    )
+    files = json.loads(_run(code, pure=True))
+    assert all(f.endswith(".py") for f in files.values()), files
+
+
+def test_compiled_and_source_give_the_same_answers(tmp_path: Path) -> None:
+    """The CAR-T examples and a synthetic batch checked both ways: the same JSON."""
+    synth = synth837.write(tmp_path / "synth.837", 600, cart_fraction=0.5)
+    files = sorted(str(p) for kind in ("institutional", "professional") for p in (SHARED / "x12" / kind).iterdir())
+    files += [str(p) for p in sorted((ROOT / "examples" / "claims").glob("*.json"))]
+    files.append(str(synth))
+    code = (
+        "import json, sys\n"
+        "from cartcode.engine import check_files\n"
+        "from cartcode.batch import iter_columns\n"
+        "from pathlib import Path\n"
+        f"files = {files!r}\n"
+        "report = check_files(files)\n"
+        "rows = [[c.file, c.index, c.claim_id, c.status, c.error, c.finding_count, c.findings]\n"
+        "        for c in iter_columns(Path(files[-1]))]\n"
+        "print(json.dumps({'report': report.model_dump(mode='json'), 'rows': rows}, sort_keys=True, default=str))"
+    )
+    compiled, source = _run(code, pure=False), _run(code, pure=True)
+    assert compiled == source
+    answer = json.loads(compiled)
+    assert len(answer["report"]["claims"]) > 600
