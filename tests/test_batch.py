@@ -193,6 +193,10 @@ def test_findings_rows_serialise_as_the_contract_does() -> None:
     json_claims = json.loads((ROOT / "examples" / "claims" / "inpatient-mistakes.json").read_text())
     findings += [f for r in check_results(json.dumps(json_claims), filename="i.json") for f in r.findings]
     assert len(findings) > 20 and any(f.fix is not None for f in findings)
+    # a file name JSON has to escape (quote, backslash, control and non-ASCII characters)
+    odd = 'dír "q"\\x\t\u2028.837'
+    findings += [f for r in check_results(data, filename=odd) for f in r.findings]
+    assert any(f.location.get("file") == odd for f in findings)
     for f in findings:
         assert finding_row("f", 1, "c", f, "e") == reference_row("f", 1, "c", f, "e")
 

@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
-import cartcode.native as native
 from bench import synth837
 from tests.shared_data import SHARED
+
+import cartcode.native as native
 
 ROOT = Path(__file__).resolve().parents[1]
 DIGESTS = {m: f"digest-{m}" for m in native.MODULES}
