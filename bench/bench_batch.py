@@ -10,7 +10,9 @@ mixed-batch rates are the best of 3 interleaved runs each):
 * pyx12: ``X12ContextReader.iter_segments('2300')`` over the claims of a slice of the same
   batch (the first N claims, written as their own 837), as a rate;
 * raw floor: read the file, ``split(b'~')``, count the CLM segments, in Python;
-* all-CAR-T: a batch where every claim is a CAR-T claim (every claim read in full and checked);
+* all-CAR-T: a batch where every claim is a CAR-T claim (every claim read in full and checked),
+  end to end, with the mypyc build (scripts/build_native.py; the table's first row says whether
+  it was used) and from source (CARTCODE_PURE=1, in a child process) on the same file;
 * peak RSS: a 1,000,000-claim file checked by `cartcode batch` in a child process: the larger of
   the checking process's VmHWM and its merge process's peak (the two run one after the other);
   the file is generated in a temporary folder and deleted afterwards.
@@ -97,6 +99,33 @@ print(json.dumps({"claims": summary["claims_read"], "seconds": seconds, "self_mb
 """
 
 
+# the all-CAR-T batch from source (CARTCODE_PURE=1: the mypyc build not used), in a child process:
+# warmed up on the same file, then the best of `repeat` runs, as in this process
+_CHILD_SOURCE = """
+import json, sys, time
+from pathlib import Path
+import cartcode.native
+from cartcode.batch import run
+assert not cartcode.native.STATUS.compiled
+path, out, repeat = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+run([str(path)], out / "warm", jobs=1, progress=False)
+best = 1e9
+for k in range(repeat):
+    t0 = time.perf_counter()
+    summary = run([str(path)], out / str(k), jobs=1, progress=False)
+    best = min(best, time.perf_counter() - t0)
+print(json.dumps({"claims": summary["claims_read"], "seconds": best}))
+"""
+
+
+def source_run(path: Path, out: Path, repeat: int) -> tuple[int, float]:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src"), "CARTCODE_PURE": "1"}
+    proc = subprocess.run([sys.executable, "-c", _CHILD_SOURCE, str(path), str(out), str(repeat)],
+                          capture_output=True, text=True, env=env, check=True)
+    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    return int(data["claims"]), float(data["seconds"])
+
+
 def rss_run(path: Path, out: Path) -> tuple[int, float, float, float]:
     """(claims, seconds, peak RSS of the checking process, of the merge process) in MB, of
     `cartcode batch` on `path` run in a child process."""
@@ -115,6 +144,7 @@ def main() -> None:
     ap.add_argument("--rss-claims", type=int, default=1_000_000, help="claims in the peak-RSS run (0 = skip)")
     args = ap.parse_args()
 
+    import cartcode.native as native
     from cartcode.batch import iter_columns
     from cartcode.kb.loader import load_kb
     from cartcode.prefilter import bundled_pattern
@@ -147,12 +177,15 @@ def main() -> None:
         n_chk, t_chk = min(runs_chk, key=lambda r: r[1])
         n_ours, t_ours = min(runs_ours, key=lambda r: r[1])
         n_pyx, t_pyx = pyx12_rate(sliced)
-        n_cart, t_cart = min((ours(cart, tmp / f"out-cart-{k}") for k in range(2)), key=lambda r: r[1])
+        ours(cart, tmp / "out-cart-warm")
+        n_cart, t_cart = min((ours(cart, tmp / f"out-cart-{k}") for k in range(3)), key=lambda r: r[1])
+        n_src, t_src = source_run(cart, tmp / "out-cart-source", 3)
         assert n_raw == n_ours == n_chk == args.claims, (n_raw, n_ours, n_chk)
-        assert n_cart == args.cart_claims and n_pyx == args.pyx12_claims, (n_cart, n_pyx)
+        assert n_cart == n_src == args.cart_claims and n_pyx == args.pyx12_claims, (n_cart, n_src, n_pyx)
         r_raw, r_ours, r_chk = n_raw / t_raw, n_ours / t_ours, n_chk / t_chk
         r_pyx, r_cart = n_pyx / t_pyx, n_cart / t_cart
         rows += [
+            ("cartcode build", native.describe()),
             ("mixed batch", f"{args.claims:,} claims, 1% CAR-T, {size_mb:.0f} MB, 837P"),
             ("raw floor (read + split + count CLM)", f"{r_raw:,.0f} claims/s"),
             ("pyx12 X12ContextReader 2300 loops", f"{r_pyx:,.0f} claims/s ({n_pyx:,}-claim slice)"),
@@ -161,6 +194,8 @@ def main() -> None:
             ("ours / pyx12 (floor >= 200x)", f"{r_ours / r_pyx:,.0f}x"),
             ("ours / raw floor (floor >= 40%)", f"{100 * r_ours / r_raw:.0f}%"),
             ("all-CAR-T batch (floor >= 20,000/s)", f"{r_cart:,.0f} claims/s ({n_cart:,} claims)"),
+            ("all-CAR-T batch, from source (no mypyc)", f"{n_src / t_src:,.0f} claims/s "
+             f"(compiled / source: {r_cart / (n_src / t_src):.2f}x)"),
         ]
         for f in (mixed, sliced, cart):
             f.unlink()

@@ -18,7 +18,9 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import os
 import pstats
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -80,6 +82,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--profile", choices=("read", "check", "batch"))
     ap.add_argument("--top", type=int, default=30)
+    ap.add_argument("--no-source", action="store_true",
+                    help="skip the same steps from source (CARTCODE_PURE=1, a child process)")
     args = ap.parse_args()
     data = build(args.claims)
     todo = steps(data)
@@ -90,7 +94,10 @@ def main() -> None:
         prof.runcall(todo[args.profile])
         pstats.Stats(prof).sort_stats("tottime").print_stats(args.top)
         return
-    print(f"all-CAR-T 837P: {args.claims:,} claims, {len(data) / 1e6:.1f} MB (best of {args.repeat})")
+    import cartcode.native as native
+
+    print(f"all-CAR-T 837P: {args.claims:,} claims, {len(data) / 1e6:.1f} MB (best of {args.repeat}); "
+          f"cartcode {native.describe()}")
     labels = {"read": "read only (full model)", "check": "read + check_claim",
               "batch": "batch check path (x12_columns)"}
     print(f"{'step':34s} {'wall':>16s} {'CPU':>16s}")
@@ -98,6 +105,13 @@ def main() -> None:
         n, wall, cpu = best_rate(run, args.repeat)
         assert n == args.claims, (key, n)
         print(f"{labels[key]:34s} {wall:>8,.0f} claims/s {cpu:>8,.0f} claims/s")
+    if native.STATUS.compiled and not args.no_source:
+        # the same steps from source, on the same bytes (same seed), in a child process
+        env = {**os.environ, "CARTCODE_PURE": "1"}
+        cmd = [sys.executable, __file__, "--claims", str(args.claims), "--repeat", str(args.repeat), "--no-source"]
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+        print(out.strip().splitlines()[0])
+        print("\n".join(out.strip().splitlines()[2:]))
 
 
 if __name__ == "__main__":

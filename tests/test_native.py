@@ -95,3 +95,10 @@ def test_compiled_and_source_give_the_same_answers(tmp_path: Path) -> None:
     assert compiled == source
     answer = json.loads(compiled)
     assert len(answer["report"]["claims"]) > 600
+
+
+def test_version_says_which_build_is_in_use() -> None:
+    code = "import sys; sys.argv = ['cartcode', '--version']; from cartcode.cli import main; main()"
+    assert "compiled (mypyc)" in _run(code, pure=False)
+    pure = _run(code, pure=True)
+    assert pure.startswith("cartcode ") and "KB edition" in pure and "from source (CARTCODE_PURE=1)" in pure

@@ -21,6 +21,26 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    if not value:
+        return
+    from cartcode import __version__, native
+    from cartcode.kb.loader import load_kb
+
+    typer.echo(f"cartcode {__version__}, KB edition {load_kb().edition}, {native.describe()}")
+    raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True,
+        help="Print the version, the KB edition and whether the compiled hot path is in use.",
+    ),
+) -> None:
+    """Code and check CAR-T cell therapy claims from a cited, effective-dated knowledge base."""
+
+
 def _register() -> None:
     # Each command lives in its own module so that the front ends stay thin and separate.
     import importlib
