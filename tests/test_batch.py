@@ -172,6 +172,19 @@ def test_split_runs_give_the_same_output(tmp_path: Path, monkeypatch: pytest.Mon
     assert _final_bytes(tmp_path / "merged-apart") == expected
 
 
+def test_the_merge_process_never_imports_pandas() -> None:
+    # pyarrow would import pandas (50 MB) on its first pa.array call; the merge process blocks it
+    code = (
+        "import sys\n"
+        "import cartcode.batch_arrow as b\n"
+        "sys.meta_path.insert(0, b._NoPandas())\n"
+        "t = b.table([['f'], [1], ['c'], ['checked'], [None], [0]], b.CLAIMS_SCHEMA)\n"
+        "print(t.num_rows, 'pandas' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.split() == ["1", "False"]
+
+
 def test_cli_exit_codes_and_summary(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(_claim(1, "0540T")))

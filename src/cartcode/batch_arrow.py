@@ -8,9 +8,12 @@ not need it, and the merge does not need the rules, so neither process holds bot
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
 import json
 import os
 import sys
+import types
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -98,7 +101,22 @@ def merge_parts(out: Path, sources: Iterable[tuple[str, int]]) -> None:
     findings.close()
 
 
+class _NoPandas(importlib.abc.MetaPathFinder):
+    """Makes pandas unimportable. pyarrow imports pandas on its first ``pa.array`` call (to ask
+    whether a list is pandas-like) when pandas is installed (the [spark] extra installs it): in
+    the merge process that is 50 MB of resident memory and 0.4 s for nothing."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname == "pandas" or fullname.startswith("pandas."):
+            raise ModuleNotFoundError(f"No module named {fullname!r} (not used by the merge)", name=fullname)
+        return None
+
+
 def main() -> None:
+    # only in this process of its own: a caller of merge_parts may well use pandas
+    sys.meta_path.insert(0, _NoPandas())
     plan = json.load(sys.stdin)
     merge_parts(Path(plan["out"]), [(p, int(b)) for p, b in plan["sources"]])
 
