@@ -27,8 +27,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-# The modules scripts/build_native.py compiles. Pydantic models (model.py, findings.py) stay
-# interpreted: mypyc cannot compile classes with pydantic's metaclass.
+# The modules scripts/build_native.py compiles: the hot path and every rule (the rule catalogue
+# reads a compiled rule's docstring and path from its .py). Pydantic models (model.py,
+# findings.py) stay interpreted: mypyc cannot compile classes with pydantic's metaclass.
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _rule_modules() -> tuple[str, ...]:
+    """Every rule module (rules/<family>/cartNNN_<name>.py), as the rule catalogue finds them."""
+    rules = PACKAGE_DIR / "rules"
+    return tuple(
+        f"cartcode.rules.{p.parent.name}.{p.stem}"
+        for p in sorted(rules.glob("*/cart[0-9]*_*.py"))
+        if (p.parent / "__init__.py").exists()
+    )
+
+
 MODULES: tuple[str, ...] = (
     "cartcode.codeformat",
     "cartcode.readers.fastbuild",
@@ -40,9 +54,9 @@ MODULES: tuple[str, ...] = (
     "cartcode.engine",
     "cartcode.batch_schema",
     "cartcode.batch_core",
+    *_rule_modules(),
 )
 GROUP = "cartcode.native"  # mypyc's shared library for the group: cartcode/native__mypyc.*.so
-PACKAGE_DIR = Path(__file__).resolve().parent
 STAMP = PACKAGE_DIR / "native.json"
 PURE_ENV = "CARTCODE_PURE"
 

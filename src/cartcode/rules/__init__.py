@@ -10,6 +10,7 @@ engine turns every hit into a :class:`~cartcode.findings.Finding` in one place
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import pkgutil
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from cartcode.findings import Fix, Severity
 from cartcode.model import Location
+from cartcode.native import source_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from cartcode.rules.context import Ctx
@@ -60,7 +62,7 @@ class RuleSpec:
 
     @property
     def doc(self) -> str:
-        return inspect.cleandoc(self.func.__doc__ or "")
+        return _docstring(self.func, self.path)
 
     @property
     def summary(self) -> str:
@@ -92,6 +94,19 @@ class RuleSpec:
         return out
 
 
+@cache
+def _docstring(func: RuleFunc, path: Path) -> str:
+    """The rule function's docstring, cleaned. mypyc drops docstrings from the functions it
+    compiles, so then it is read from the source file, which stays the source of truth."""
+    if func.__doc__:
+        return inspect.cleandoc(func.__doc__)
+    name = getattr(func, "__name__", "")
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.FunctionDef) and node.name == name:
+            return ast.get_docstring(node, clean=True) or ""
+    return ""
+
+
 _REGISTRY: dict[str, RuleSpec] = {}
 
 
@@ -111,7 +126,8 @@ def rule(
 
     def decorate(func: RuleFunc) -> RuleFunc:
         module = inspect.getmodule(func)
-        path = Path(inspect.getfile(func))
+        # the .py file, also for a rule compiled by mypyc (inspect.getfile only knows Python functions)
+        path = source_path(func.__module__)
         if id in _REGISTRY and _REGISTRY[id].func is not func:
             raise ValueError(f"rule id {id} registered twice ({_REGISTRY[id].module} and {func.__module__})")
         _REGISTRY[id] = RuleSpec(
