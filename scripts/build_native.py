@@ -2,12 +2,12 @@
 
     .venv/bin/python scripts/build_native.py [--force] [--strict] [--clean]
 
-The modules are those listed in ``cartcode.native.MODULES``. Each gets a compiled extension beside
-its ``.py`` (``src/cartcode/readers/x12.cpython-311-x86_64-linux-gnu.so``), plus one shared
-library for the group (``src/cartcode/native__mypyc.*.so``); ``src/cartcode/native.json`` records
-the SHA-256 of every source compiled. ``cartcode`` uses the compiled modules only while that
-record matches the sources (see ``cartcode/native.py``), so an edited source is never shadowed
-by an old build.
+The modules are those listed in ``cartcode.native.MODULES`` (mypyc) and ``C_MODULES`` (C). Each
+gets a compiled extension beside its source (``x12.cpython-311-x86_64-linux-gnu.so`` beside
+``x12.py``), plus one shared library for the mypyc group (``native__mypyc.*.so``);
+``src/cartcode/native.json`` records the SHA-256 of every source compiled. ``cartcode`` uses the
+compiled modules only while that record matches the sources (see ``cartcode/native.py``), so an
+edited source is never shadowed by an old build.
 
 Up to date (same sources, same Python): does nothing. A failed build leaves no compiled module
 behind (cartcode then runs from source) and exits 1 with ``--strict`` (the test setup), 0
@@ -45,13 +45,13 @@ ignore_missing_imports = True
 """
 
 SETUP_PY = """\
-import sys
-from setuptools import setup
 from mypyc.build import mypycify
+from setuptools import Extension, setup
 
+c_modules = [Extension(name, [source]) for name, source in {c_modules!r}]
 setup(
     name="cartcode-native",
-    ext_modules=mypycify({paths!r}, opt_level="3", group_name={group!r}),
+    ext_modules=mypycify({paths!r}, opt_level="3", group_name={group!r}) + c_modules,
     script_args=["build_ext", "--build-lib", "out", "--build-temp", "tmp", "--parallel", "2"],
 )
 """
@@ -73,19 +73,21 @@ def up_to_date() -> bool:
     if not native.STAMP.exists():
         return False
     stamp = json.loads(native.STAMP.read_text(encoding="utf-8"))
-    digests = {m: native.source_digest(m) for m in native.MODULES}
+    digests = {m: native.source_digest(m) for m in native.BUILT}
     status = native.decide(stamp, digests, native.build_tag(), pure_env=False)
-    return status.compiled and all(native.compiled_path(m) is not None for m in native.MODULES)
+    return status.compiled and all(native.compiled_path(m) is not None for m in native.BUILT)
 
 
 def build() -> None:
-    digests = {m: native.source_digest(m) for m in native.MODULES}
+    digests = {m: native.source_digest(m) for m in native.BUILT}
     paths = [str(native.source_path(m)) for m in native.MODULES]
+    c_modules = [(m, str(native.source_path(m))) for m in native.C_MODULES]
     with tempfile.TemporaryDirectory(prefix="cartcode-mypyc-") as tmp_s:
         tmp = Path(tmp_s)
         pyver = f"{sys.version_info.major}.{sys.version_info.minor}"
         (tmp / "mypy.ini").write_text(MYPY_INI.format(pyver=pyver, src=SRC), encoding="utf-8")
-        (tmp / "setup.py").write_text(SETUP_PY.format(paths=paths, group=native.GROUP), encoding="utf-8")
+        setup_py = SETUP_PY.format(paths=paths, group=native.GROUP, c_modules=c_modules)
+        (tmp / "setup.py").write_text(setup_py, encoding="utf-8")
         # run where no pyproject.toml is: setuptools would read ours and the mypy config there
         proc = subprocess.run([sys.executable, "setup.py"], cwd=tmp, capture_output=True, text=True)
         if proc.returncode != 0:
@@ -123,7 +125,8 @@ def main() -> int:
         return 0
     clean()
     t0 = time.perf_counter()
-    print(f"cartcode native build: compiling {len(native.MODULES)} modules with mypyc (about 2 minutes)...")
+    print(f"cartcode native build: compiling {len(native.MODULES)} modules with mypyc and "
+          f"{len(native.C_MODULES)} in C (about 3 minutes)...")
     try:
         build()
     except (RuntimeError, OSError) as exc:

@@ -68,10 +68,44 @@ def _run(code: str, pure: bool) -> str:
 def test_source_run_loads_every_listed_module_from_its_py_file() -> None:
     code = (
         "import importlib, json, cartcode.native as n\n"
-        "print(json.dumps({m: importlib.import_module(m).__file__ for m in n.MODULES}))"
+        "from cartcode.readers import fastbuild\n"
+        "files = {m: importlib.import_module(m).__file__ for m in n.MODULES}\n"
+        "try:\n"
+        "    importlib.import_module('cartcode._modelnew')\n"
+        "    c_module = 'imported'\n"
+        "except ImportError:\n"
+        "    c_module = 'not found'\n"
+        "print(json.dumps({'files': files, 'c_module': c_module, 'new_model': fastbuild.new_model.__name__,\n"
+        "                  'python': fastbuild.new_model is fastbuild._new_model_py}))"
     )
-    files = json.loads(_run(code, pure=True))
-    assert all(f.endswith(".py") for f in files.values()), files
+    pure = json.loads(_run(code, pure=True))
+    assert len(pure["files"]) == len(native.MODULES) > 40  # the hot path and every rule
+    assert all(f.endswith(".py") for f in pure["files"].values()), pure["files"]
+    assert pure["c_module"] == "not found" and pure["python"]
+    compiled = json.loads(_run(code, pure=False))
+    assert not any(f.endswith(".py") for f in compiled["files"].values()), compiled["files"]
+    assert compiled["c_module"] == "imported" and not compiled["python"]
+
+
+def test_the_c_model_builder_makes_the_same_models_as_the_python_one() -> None:
+    from cartcode.model import Claim, ClaimSource, Coded, Location
+    from cartcode.readers import fastbuild
+
+    assert fastbuild.new_model is not fastbuild._new_model_py  # the compiled build is in use
+    loc = {"file": "f", "path": None, "segment": 3, "line": 3, "loop": "2300", "segment_id": "CLM",
+           "element": "CLM01", "offset": 120}
+    for make in (fastbuild.new_model, fastbuild._new_model_py):
+        a = make(Location, dict(loc), {"file", "segment"})
+        coded = make(Coded, {"system": "CPT", "code": "38228", "loc": a}, {"system", "code", "loc"})
+        assert a == Location(**loc) and a.model_fields_set == {"file", "segment"}
+        assert coded.model_dump() == Coded(system="CPT", code="38228", loc=Location(**loc)).model_dump()
+        assert a.__pydantic_extra__ is None and a.__pydantic_private__ is None
+        with pytest.raises(ValueError):
+            a.segment = 4  # still frozen: assignment goes through pydantic
+    with pytest.raises(TypeError):
+        fastbuild.new_model(Location, [], set())  # values must be a dict
+    claim = fastbuild.minimal_claim("C1", "professional", "x12", "f.837", 0)
+    assert claim == Claim(id="C1", kind="professional", format="x12", source=ClaimSource(file="f.837", index=0))
 
 
 def test_compiled_and_source_give_the_same_answers(tmp_path: Path) -> None:

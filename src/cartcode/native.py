@@ -1,7 +1,8 @@
 """Which of cartcode's modules run compiled (mypyc) and which run from their source.
 
-The batch hot path (X12 reader, claim builder, rule context, engine, batch rows) is compiled
-with mypyc by ``scripts/build_native.py``, in place: ``x12.py`` gets an ``x12.cpython-*.so``
+The batch hot path (X12 reader, claim builder, rule context, engine, rules, batch rows) is
+compiled with mypyc by ``scripts/build_native.py``, with one small C module (``_modelnew.c``:
+pydantic model instances without five Python-level calls each), in place: ``x12.py`` gets an ``x12.cpython-*.so``
 beside it, which Python imports first. The ``.py`` files stay the source of truth; the build
 writes ``native.json`` with each source's SHA-256.
 
@@ -56,12 +57,19 @@ MODULES: tuple[str, ...] = (
     "cartcode.batch_core",
     *_rule_modules(),
 )
+# Extension modules written in C (module -> its source file in the package), built beside the
+# mypyc ones; each has a Python fallback where it is imported.
+C_MODULES: dict[str, str] = {"cartcode._modelnew": "_modelnew.c"}
+BUILT: tuple[str, ...] = (*MODULES, *C_MODULES)  # everything the build produces and the stamp covers
 GROUP = "cartcode.native"  # mypyc's shared library for the group: cartcode/native__mypyc.*.so
 STAMP = PACKAGE_DIR / "native.json"
 PURE_ENV = "CARTCODE_PURE"
 
 
 def source_path(module: str) -> Path:
+    """The .py file of a module (the .c file of a C extension module)."""
+    if module in C_MODULES:
+        return PACKAGE_DIR / C_MODULES[module]
     return PACKAGE_DIR.parent.joinpath(*module.split(".")).with_suffix(".py")
 
 
@@ -75,8 +83,9 @@ def build_tag() -> str:
 
 
 def compiled_path(module: str) -> Path | None:
+    base = PACKAGE_DIR.parent.joinpath(*module.split("."))
     for suffix in importlib.machinery.EXTENSION_SUFFIXES:
-        candidate = source_path(module).with_suffix(suffix)
+        candidate = base.with_name(base.name + suffix)
         if candidate.exists():
             return candidate
     return None
@@ -98,7 +107,7 @@ def decide(stamp: dict[str, object] | None, digests: dict[str, str], tag: str, p
         return Status(False, f"compiled for {stamp.get('tag')}, this Python needs {tag}")
     built = stamp.get("modules")
     if not isinstance(built, dict) or set(built) != set(digests):
-        return Status(False, "the compiled build covers other modules than cartcode.native.MODULES")
+        return Status(False, "the compiled build covers other modules than cartcode.native.BUILT")
     stale = sorted(m for m, digest in digests.items() if built.get(m) != digest)
     if stale:
         return Status(False, f"source changed since the compiled build: {', '.join(stale)}")
@@ -106,7 +115,8 @@ def decide(stamp: dict[str, object] | None, digests: dict[str, str], tag: str, p
 
 
 class _FromSource(importlib.abc.MetaPathFinder):
-    """Finds the listed modules as their .py files, ahead of the compiled extensions."""
+    """Finds the listed modules as their .py files, ahead of the compiled extensions; the C
+    extension modules are not found at all (their importers fall back to Python)."""
 
     def __init__(self, modules: Sequence[str]) -> None:
         self.modules = frozenset(modules)
@@ -116,6 +126,8 @@ class _FromSource(importlib.abc.MetaPathFinder):
     ) -> importlib.machinery.ModuleSpec | None:
         if fullname not in self.modules:
             return None
+        if fullname in C_MODULES:
+            raise ModuleNotFoundError(f"{fullname} is not used: running from source", name=fullname)
         return importlib.util.spec_from_file_location(fullname, source_path(fullname))
 
 
@@ -128,11 +140,11 @@ def _read_stamp() -> dict[str, object] | None:
 
 
 def _install() -> Status:
-    present = [m for m in MODULES if compiled_path(m) is not None]
+    present = [m for m in BUILT if compiled_path(m) is not None]
     if not present:
         return Status(False, "no compiled build (scripts/build_native.py)")
     pure_env = os.environ.get(PURE_ENV, "") not in ("", "0")
-    status = decide(_read_stamp(), {m: source_digest(m) for m in MODULES}, build_tag(), pure_env)
+    status = decide(_read_stamp(), {m: source_digest(m) for m in BUILT}, build_tag(), pure_env)
     if not status.compiled:
         if not pure_env:
             warnings.warn(

@@ -9,8 +9,9 @@ the readers themselves; a test compares the result with validated models.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
 
@@ -21,6 +22,33 @@ M = TypeVar("M", bound=BaseModel)
 _TEMPLATES: dict[type[BaseModel], tuple[dict[str, Any], list[tuple[str, Callable[[], Any]]]]] = {}
 _setattr = object.__setattr__
 _new = object.__new__
+
+
+def _new_model_py(cls: type[Any], values: dict[str, Any], fields_set: set[str]) -> Any:
+    """A model instance with `values` as its __dict__ and `fields_set`, unvalidated: what
+    ``model_construct`` ends with (and what the C version in cartcode/_modelnew.c does)."""
+    obj = _new(cls)
+    _setattr(obj, "__dict__", values)
+    _setattr(obj, "__pydantic_fields_set__", fields_set)
+    _setattr(obj, "__pydantic_extra__", None)
+    _setattr(obj, "__pydantic_private__", None)
+    return obj
+
+
+NewModel = Callable[[type[Any], dict[str, Any], set[str]], Any]
+
+
+def _c_new_model() -> NewModel | None:
+    """The C version, built by scripts/build_native.py (importable only while it matches its
+    source: see cartcode.native)."""
+    try:
+        module = importlib.import_module("cartcode._modelnew")
+    except ImportError:
+        return None
+    return cast(NewModel, module.new_model)
+
+
+new_model: NewModel = _c_new_model() or _new_model_py
 
 
 def _template(cls: type[BaseModel]) -> tuple[dict[str, Any], list[tuple[str, Callable[[], Any]]]]:
@@ -51,12 +79,7 @@ def construct_from(cls: type[M], values: dict[str, Any]) -> M:
         if name not in values:
             data[name] = factory()
     data.update(values)
-    obj = _new(cls)
-    _setattr(obj, "__dict__", data)
-    _setattr(obj, "__pydantic_fields_set__", set(values))
-    _setattr(obj, "__pydantic_extra__", None)
-    _setattr(obj, "__pydantic_private__", None)
-    return obj
+    return new_model(cls, data, set(values))  # type: ignore[no-any-return]
 
 
 _CLAIM_DEFAULTS, _CLAIM_FACTORIES = _template(Claim)
@@ -70,11 +93,7 @@ def minimal_claim(claim_id: str, kind: ClaimKind, fmt: InputFormat, file: str, i
     """A Claim with only id, kind, format and source: what a prefiltered-out claim costs.
 
     The hot path of a batch of mostly non-CAR-T claims, hence specialised: about 1 µs."""
-    source = ClaimSource.__new__(ClaimSource)
-    _setattr(source, "__dict__", {"file": file, "index": index})
-    _setattr(source, "__pydantic_fields_set__", {"file", "index"})
-    _setattr(source, "__pydantic_extra__", None)
-    _setattr(source, "__pydantic_private__", None)
+    source = new_model(ClaimSource, {"file": file, "index": index}, {"file", "index"})
     data = _CLAIM_DEFAULTS.copy()
     for name in _CLAIM_LISTS:
         data[name] = []
@@ -84,12 +103,7 @@ def minimal_claim(claim_id: str, kind: ClaimKind, fmt: InputFormat, file: str, i
     data["kind"] = kind
     data["format"] = fmt
     data["source"] = source
-    obj = Claim.__new__(Claim)
-    _setattr(obj, "__dict__", data)
-    _setattr(obj, "__pydantic_fields_set__", set(_MINIMAL_SET))
-    _setattr(obj, "__pydantic_extra__", None)
-    _setattr(obj, "__pydantic_private__", None)
-    return obj
+    return new_model(Claim, data, set(_MINIMAL_SET))  # type: ignore[no-any-return]
 
 
 def location(
@@ -102,26 +116,18 @@ def location(
     offset: int | None,
 ) -> Location:
     """An X12 Location, built directly (the readers' most frequent object)."""
-    obj = Location.__new__(Location)
-    _setattr(
-        obj,
-        "__dict__",
-        {
-            "file": file,
-            "path": None,
-            "segment": segment,
-            "line": line,
-            "loop": loop,
-            "segment_id": segment_id,
-            "element": element,
-            "offset": offset,
-        },
-    )
+    values = {
+        "file": file,
+        "path": None,
+        "segment": segment,
+        "line": line,
+        "loop": loop,
+        "segment_id": segment_id,
+        "element": element,
+        "offset": offset,
+    }
     # Location is frozen: nothing adds to the fields-set, so one shared set serves every instance
-    _setattr(obj, "__pydantic_fields_set__", _LOCATION_SET)
-    _setattr(obj, "__pydantic_extra__", None)
-    _setattr(obj, "__pydantic_private__", None)
-    return obj
+    return new_model(Location, values, _LOCATION_SET)  # type: ignore[no-any-return]
 
 
 _LOCATION_SET = {"file", "segment", "line", "loop", "segment_id", "element", "offset"}

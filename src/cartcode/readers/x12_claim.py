@@ -29,7 +29,7 @@ from cartcode.model import (
     Procedure,
     ValueCode,
 )
-from cartcode.readers.fastbuild import LOCATION_FIELDS_SET, construct, construct_from
+from cartcode.readers.fastbuild import LOCATION_FIELDS_SET, construct, construct_from, new_model
 
 # SBR09 claim filing indicator -> payer class (and Medicare part).
 # MA/MB are Medicare Part A/B. "16" is "Health Maintenance Organization (HMO) Medicare Risk", the
@@ -115,15 +115,10 @@ class Context:
     notes: list[InputNote] = field(default_factory=list)
 
 
-_new = object.__new__
-_setattr = object.__setattr__
-
-
 def loc_of(ctx: Context, seg: Segment, loop: str, element: str | None = None) -> Location:
     """What :func:`~cartcode.readers.fastbuild.location` builds, inlined: a full claim makes a
     dozen of these, the reader's most frequent object."""
-    obj = _new(Location)
-    _setattr(obj, "__dict__", {
+    values = {
         "file": ctx.file,
         "path": None,
         "segment": seg.ordinal,
@@ -132,33 +127,22 @@ def loc_of(ctx: Context, seg: Segment, loop: str, element: str | None = None) ->
         "segment_id": seg.tag,
         "element": element,
         "offset": seg.offset,
-    })
-    _setattr(obj, "__pydantic_fields_set__", LOCATION_FIELDS_SET)
-    _setattr(obj, "__pydantic_extra__", None)
-    _setattr(obj, "__pydantic_private__", None)
-    return obj
+    }
+    return new_model(Location, values, LOCATION_FIELDS_SET)  # type: ignore[no-any-return]
 
 
 def _coded(system: str, code: str, loc: Location) -> Coded:
     """``construct(Coded, system=, code=, loc=)`` specialised (same dict order and fields set:
     the defaulted `loc` first, as construct fills defaults before the given values)."""
-    obj = _new(Coded)
-    _setattr(obj, "__dict__", {"loc": loc, "system": system, "code": code})
-    _setattr(obj, "__pydantic_fields_set__", {"system", "code", "loc"})
-    _setattr(obj, "__pydantic_extra__", None)
-    _setattr(obj, "__pydantic_private__", None)
-    return obj
+    values = {"loc": loc, "system": system, "code": code}
+    return new_model(Coded, values, {"system", "code", "loc"})  # type: ignore[no-any-return]
 
 
 def _diagnosis(system: str, code: str, loc: Location, kind: str, poa: str | None) -> Diagnosis:
     """``construct(Diagnosis, system=, code=, loc=, kind=, poa=)`` specialised (same dict order
     and fields set)."""
-    obj = _new(Diagnosis)
-    _setattr(obj, "__dict__", {"loc": loc, "kind": kind, "poa": poa, "system": system, "code": code})
-    _setattr(obj, "__pydantic_fields_set__", {"system", "code", "loc", "kind", "poa"})
-    _setattr(obj, "__pydantic_extra__", None)
-    _setattr(obj, "__pydantic_private__", None)
-    return obj
+    values = {"loc": loc, "kind": kind, "poa": poa, "system": system, "code": code}
+    return new_model(Diagnosis, values, {"system", "code", "loc", "kind", "poa"})  # type: ignore[no-any-return]
 
 
 def where(loc: Location) -> str:

@@ -19,6 +19,7 @@ from cartcode.findings import CodeRef, Finding, Fix
 from cartcode.kb.loader import KB
 from cartcode.kb.schema import CodeRow, Policy
 from cartcode.model import Claim, Coded, Line, Location, Note, Procedure
+from cartcode.readers.fastbuild import new_model
 from cartcode.rules import Hit, RuleSpec
 
 # The roles (codes.yaml) of codes that administer a CAR-T product.
@@ -396,12 +397,7 @@ def construct(cls: type[M], values: dict[str, Any]) -> M:
     the cost of a finding in a batch (tests/test_rule_engine.py pins the result to the validated
     model's).
     """
-    obj = cls.__new__(cls)
-    object.__setattr__(obj, "__dict__", values)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
-    return obj
+    return new_model(cls, values, set(values))  # type: ignore[no-any-return]
 
 
 _REFS: dict[tuple[str, str], CodeRef] = {}  # CodeRef is frozen: one object per code is enough
