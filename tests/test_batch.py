@@ -172,6 +172,26 @@ def test_split_runs_give_the_same_output(tmp_path: Path, monkeypatch: pytest.Mon
     assert _final_bytes(tmp_path / "merged-apart") == expected
 
 
+@pytest.mark.parametrize(
+    "loc",
+    [
+        {},
+        {"file": "a.837", "segment": 3, "line": 3, "loop": "2300", "segment_id": "CLM", "element": "CLM01",
+         "offset": 0},
+        {"file": 'x"\\\u00e9\n\u2028', "path": "$.claims[0]"},
+        {"segment_id": "HI", "segment": 7},
+        {"file": "a", "line": True},  # not an int: the generic encoder
+        {"file": "a", "line": None},
+        {"file": "a", "note": "a key Location does not have"},
+        {"file": "a", "segment": 2**70},
+    ],
+)
+def test_location_json_is_what_json_dumps_gives(loc: dict[str, object]) -> None:
+    from cartcode.batch_schema import _location_json
+
+    assert _location_json(loc) == json.dumps(loc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def test_the_merge_process_never_imports_pandas() -> None:
     # pyarrow would import pandas (50 MB) on its first pa.array call; the merge process blocks it
     code = (

@@ -75,6 +75,30 @@ def _dumps(value: Any) -> str:
     return "".join(_ENCODER(value, 0))
 
 
+# A finding's location as JSON without the generic encoder: its keys are Location's fields,
+# in sorted order (json.dumps(sort_keys=True) gives the same), its values strings and ints.
+_LOCATION_KEYS = ("element", "file", "line", "loop", "offset", "path", "segment", "segment_id")
+_LOCATION_KEY_SET = frozenset(_LOCATION_KEYS)
+_QUOTED_KEYS = {key: f'"{key}":' for key in _LOCATION_KEYS}
+_encode_str: Any = getattr(json.encoder, "c_encode_basestring", None)
+
+
+def _location_json(loc: dict[str, Any]) -> str:
+    if _encode_str is None or not _LOCATION_KEY_SET.issuperset(loc):
+        return _dumps(loc)
+    parts: list[str] = []
+    for key in _LOCATION_KEYS:
+        if key in loc:
+            value = loc[key]
+            if isinstance(value, str):
+                parts.append(_QUOTED_KEYS[key] + _encode_str(value))
+            elif type(value) is int:
+                parts.append(_QUOTED_KEYS[key] + str(value))
+            else:
+                return _dumps(loc)
+    return "{" + ",".join(parts) + "}"
+
+
 _JSON_MEMO: dict[tuple[Any, ...], str] = {}  # codes and source lists: few distinct per batch
 
 
@@ -100,7 +124,7 @@ def finding_row(file: str, index: int, claim_id: str | None, finding: Finding, e
         "name": finding.name,
         "severity": str(finding.severity),
         "message": finding.message,
-        "location": _dumps(finding.location),
+        "location": _location_json(finding.location),
         "codes": _memo_dumps(
             ("codes", *[(c.system, c.code) for c in finding.codes]),
             [{"code": c.code, "system": c.system} for c in finding.codes],

@@ -685,10 +685,17 @@ class _Scanner:
                 return self.minimal(raw_id, kind)
         hl = self.pats.hl.search(buf, start, end)
         if hl is not None:
-            end = hl.start(1)
-            if prefilter is not None and prefilter.search(buf, start, end) is None:
-                self.scanned_upto = end
-                return self.minimal(raw_id, kind)
+            end = hl.start(1)  # the claim ends where the next subscriber/patient loop starts
+            if prefilter is not None:
+                if self.hits is not None:
+                    # the buffer's hits again (hit_i is this claim's first): none before the HL,
+                    # no CAR-T in the claim itself (a hit is only ever reported early, not missed)
+                    clear = self.hits[self.hit_i] >= end
+                else:  # a duck-typed prefilter
+                    clear = prefilter.search(buf, start, end) is None
+                if clear:
+                    self.scanned_upto = end
+                    return self.minimal(raw_id, kind)
         item = self.full_claim(buf, start, end, raw_id, kind, st)
         self.scanned_upto = end
         return item
