@@ -192,6 +192,13 @@ def test_location_json_is_what_json_dumps_gives(loc: dict[str, object]) -> None:
     assert _location_json(loc) == json.dumps(loc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def test_the_fix_memo_key_covers_every_field_of_fix() -> None:
+    from cartcode.batch_schema import FIX_FIELDS
+    from cartcode.findings import Fix
+
+    assert tuple(Fix.model_fields) == FIX_FIELDS
+
+
 def test_the_merge_process_never_imports_pandas() -> None:
     # pyarrow would import pandas (50 MB) on its first pa.array call; the merge process blocks it
     code = (
