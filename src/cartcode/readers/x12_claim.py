@@ -313,7 +313,8 @@ class _Builder:
         if not text:
             self.note("NTE02 (note text) is empty", loc_of(self.ctx, seg, loop, "NTE02"))
             return None
-        return construct(Note, text=text, reference=seg.get(1) or None, loc=loc_of(self.ctx, seg, loop, "NTE02"))
+        return construct_from(Note, {"text": text, "reference": seg.get(1) or None,
+                                     "loc": loc_of(self.ctx, seg, loop, "NTE02")})
 
     def hi(self, seg: Segment) -> None:
         ctx = self.ctx
@@ -345,15 +346,20 @@ class _Builder:
                 if date is None:
                     self.note(f"HI{n:02d}-4 (procedure date) is missing or not a date", loc)
                 self.procedures.append(
-                    construct(Procedure, system=system, code=code, loc=loc, date=date, principal=kind == "principal")
+                    construct_from(Procedure, {"system": system, "code": code, "loc": loc, "date": date,
+                                               "principal": kind == "principal"})
                 )
             elif what == "value":
                 amount = parts[4] if len(parts) > 4 and parts[4] else None
-                self.values.append(construct(ValueCode, system=system, code=code, loc=loc, amount=amount))
+                self.values.append(
+                    construct_from(ValueCode, {"system": system, "code": code, "loc": loc, "amount": amount})
+                )
             elif what == "condition":
                 self.conditions.append(_coded(system, code, loc))
             elif what == "occurrence":
-                self.occurrences.append(construct(OccurrenceCode, system=system, code=code, loc=loc, date=date))
+                self.occurrences.append(
+                    construct_from(OccurrenceCode, {"system": system, "code": code, "loc": loc, "date": date})
+                )
             else:  # drg
                 self.drg = _coded(system, code, loc)
 
@@ -438,25 +444,27 @@ class _Builder:
                 self.locs["filing_indicator"] = ctx.sbr_loc
         if not any(d.kind == "principal" for d in self.diagnoses):
             self.note("no principal diagnosis (HI ABK/BK) on the claim", clm_loc)
-        return construct(
-            Claim,
-            id=claim_id,
-            kind=ctx.kind,
-            format="x12",
-            source=construct(ClaimSource, file=ctx.file, index=ctx.index),
-            diagnoses=self.diagnoses,
-            procedures=self.procedures,
-            condition_codes=self.conditions,
-            value_codes=self.values,
-            occurrence_codes=self.occurrences,
-            notes=self.claim_notes,
-            lines=self.lines,
-            drg=self.drg,
-            input_notes=self.notes,
-            loc=clm_loc,
-            locs=self.locs,
-            **kw,
-        )
+        # construct_from with a dict: a call with **kwargs goes through the Python-level entry
+        # point even between compiled modules (same values, same order as keywords would give)
+        values: dict[str, object] = {
+            "id": claim_id,
+            "kind": ctx.kind,
+            "format": "x12",
+            "source": construct_from(ClaimSource, {"file": ctx.file, "index": ctx.index}),
+            "diagnoses": self.diagnoses,
+            "procedures": self.procedures,
+            "condition_codes": self.conditions,
+            "value_codes": self.values,
+            "occurrence_codes": self.occurrences,
+            "notes": self.claim_notes,
+            "lines": self.lines,
+            "drg": self.drg,
+            "input_notes": self.notes,
+            "loc": clm_loc,
+            "locs": self.locs,
+        }
+        values.update(kw)
+        return construct_from(Claim, values)
 
 
 def build_claim(segments: list[Segment], ctx: Context) -> Claim:
