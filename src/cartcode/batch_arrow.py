@@ -36,8 +36,22 @@ CLAIMS_SCHEMA = _schema(CLAIMS_COLUMNS)
 ROW_GROUP = 16_384  # rows per Parquet row group in the final files, whatever the parts' sizes
 
 
+def _array(col: list[Any], kind: pa.DataType) -> pa.Array:
+    """``pa.array(col, kind)``; a column of one repeated value (the file, "checked", no error in
+    a batch of cleared claims) is built without converting every element (same array)."""
+    n = len(col)
+    if n > 1:
+        first = col[0]
+        if first is None:
+            if col.count(None) == n:
+                return pa.nulls(n, kind)
+        elif type(first) is str and col.count(first) == n:
+            return pa.repeat(pa.scalar(first, kind), n)
+    return pa.array(col, kind)
+
+
 def table(lists: Sequence[list[Any]], schema: pa.Schema) -> pa.Table:
-    return pa.Table.from_arrays([pa.array(col, f.type) for col, f in zip(lists, schema, strict=True)], schema=schema)
+    return pa.Table.from_arrays([_array(col, f.type) for col, f in zip(lists, schema, strict=True)], schema=schema)
 
 
 def _tmp(path: Path) -> Path:
