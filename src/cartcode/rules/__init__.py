@@ -126,8 +126,8 @@ def rule(
 
     def decorate(func: RuleFunc) -> RuleFunc:
         module = inspect.getmodule(func)
-        # the .py file, also for a rule compiled by mypyc (inspect.getfile only knows Python functions)
-        path = source_path(func.__module__)
+        # the .py file; inspect.getfile only knows Python functions, not a rule compiled by mypyc
+        path = Path(inspect.getfile(func)) if inspect.isfunction(func) else source_path(func.__module__)
         if id in _REGISTRY and _REGISTRY[id].func is not func:
             raise ValueError(f"rule id {id} registered twice ({_REGISTRY[id].module} and {func.__module__})")
         _REGISTRY[id] = RuleSpec(
