@@ -16,7 +16,6 @@ ones loads them from their ``.py`` files. Answers are the same either way (tests
 from __future__ import annotations
 
 import hashlib
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import json
@@ -24,9 +23,9 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import NamedTuple
 
 # The modules scripts/build_native.py compiles: the hot path and every rule (the rule catalogue
 # reads a compiled rule's docstring and path from its .py). Pydantic models (model.py,
@@ -91,8 +90,7 @@ def compiled_path(module: str) -> Path | None:
     return None
 
 
-@dataclass(frozen=True)
-class Status:
+class Status(NamedTuple):  # (not a dataclass: `import cartcode` stays free of dataclasses/inspect)
     compiled: bool
     reason: str  # why not, or "mypyc build matches the sources"
 
@@ -114,9 +112,11 @@ def decide(stamp: dict[str, object] | None, digests: dict[str, str], tag: str, p
     return Status(True, "mypyc build matches the sources")
 
 
-class _FromSource(importlib.abc.MetaPathFinder):
+class _FromSource:
     """Finds the listed modules as their .py files, ahead of the compiled extensions; the C
-    extension modules are not found at all (their importers fall back to Python)."""
+    extension modules are not found at all (their importers fall back to Python). A meta path
+    finder needs only `find_spec`; not deriving from importlib.abc keeps importlib.resources (and
+    tempfile) out of every start-up."""
 
     def __init__(self, modules: Sequence[str]) -> None:
         self.modules = frozenset(modules)
