@@ -168,3 +168,76 @@ def test_skip_runs_on_a_big_file() -> None:
     assert [(i, c) for i, c, _ in seq] == plain
     kinds = [k for _, _, k in seq]
     assert kinds.count("skipped") > 250 and "full" in kinds
+
+
+@st.composite
+def broken_identifiers(draw: st.DrawFn) -> bytes:
+    """A sample with segment identifiers broken in the ways the bad-segment check knows: empty
+    and blank segments, lower case, too long or short, no element separator, line breaks."""
+    data = draw(st.sampled_from(SOURCES))
+    term, el = data[105:106], data[3:4]
+    segments = data[106:].split(term)
+    for _ in range(draw(st.integers(1, 8))):
+        i = draw(st.integers(0, len(segments) - 1))
+        seg = segments[i]
+        kind = draw(st.sampled_from(["empty", "blank", "lower", "long", "short", "bare", "digit", "lead", "tail"]))
+        if kind == "empty":
+            segments.insert(i, b"")
+        elif kind == "blank":
+            segments.insert(i, draw(st.sampled_from([b" ", b"\n", b"\r\n", b" \t "])))
+        elif kind == "lower":
+            segments[i] = seg.lower()
+        elif kind == "long":
+            segments[i] = b"ABCD" + el + seg
+        elif kind == "short":
+            segments[i] = b"A" + el + seg
+        elif kind == "bare":
+            segments[i] = seg.split(el)[0]  # the identifier alone, then the terminator
+        elif kind == "digit":
+            segments[i] = b"9" + seg
+        elif kind == "lead":
+            segments[i] = draw(st.sampled_from([b"\n", b"\r\n", b"  "])) + seg
+        else:
+            segments[i] = seg + draw(st.sampled_from([b"\n", b" ", b"\nZZ"]))
+    return data[:106] + term.join(segments)
+
+
+def _reference_bad_segment(d: x12.Delimiters) -> re.Pattern[bytes]:
+    """The bad-segment pattern as first written, with backtracking quantifiers."""
+    t, e = re.escape(d.segment), re.escape(d.element)
+    return re.compile(t + rb"[ \t\r\n]*(?=[^ \t\r\n])(?![A-Z][A-Z0-9]{1,2}(?:" + e + b"|" + t + b"))")
+
+
+@SETTINGS
+@given(st.one_of(broken_identifiers(), mutated()), st.integers(0, 10_000), st.integers(0, 10_000))
+def test_the_bad_segment_pattern_finds_what_the_plain_one_finds(data: bytes, a: int, b: int) -> None:
+    """The reader's bad-segment pattern (possessive quantifiers) and its search loop find the
+    matches the plain pattern's finditer finds, over any range."""
+    from cartcode.readers.x12_tokenizer import Delimiters
+
+    d = Delimiters(data[3:4], data[104:105], None, data[105:106])
+    fast, plain = x12._patterns(d).bad_segment, _reference_bad_segment(d)
+    lo, hi = sorted((a % (len(data) + 1), b % (len(data) + 1)))
+    for start, end in ((0, len(data)), (lo, hi)):
+        found = []
+        m = fast.search(data, start, end)
+        while m is not None:
+            found.append(m.span())
+            m = fast.search(data, m.end(), end)
+        assert found == [m.span() for m in plain.finditer(data, start, end)]
+
+
+def test_broken_identifiers_are_found() -> None:
+    """The strategy above is not vacuous: its files carry bad-identifier notes on full claims."""
+    found = 0
+
+    @settings(max_examples=60, deadline=None, database=None, derandomize=True)
+    @given(broken_identifiers())
+    def collect(data: bytes) -> None:
+        nonlocal found
+        for item in x12.read(data, "m"):
+            if isinstance(item, Claim) and item.lines:
+                found += sum(1 for n in item.input_notes if n.rule == "X12-SEGMENT")
+
+    collect()
+    assert found > 20, found

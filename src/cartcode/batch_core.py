@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Final
 
 from cartcode.batch_inputs import InputKind, iter_lines, open_input, read_all
 from cartcode.batch_schema import Columns, finding_row
@@ -20,7 +20,7 @@ from cartcode.findings import ClaimResult, Finding
 from cartcode.kb.loader import KB
 from cartcode.model import Claim, ClaimError, ClaimSource
 
-CHUNK = 16_384
+CHUNK: Final = 16_384
 
 
 def result_of(item: Claim | ClaimError, kb: KB) -> ClaimResult:

@@ -14,16 +14,16 @@ import json
 import marshal
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Final
 
 if TYPE_CHECKING:  # pragma: no cover - the merge process imports this module and must stay small
     from cartcode.findings import ClaimResult, Finding, Fix
 
-FIX_FIELDS = ("remove", "add", "safe", "line", "title")  # what _fix_json's memo key covers
+FIX_FIELDS: Final = ("remove", "add", "safe", "line", "title")  # what _fix_json's memo key covers
 
 # (name, Arrow type, nullable) of each column, in order; pyarrow itself is only imported where
 # tables are built (batch_arrow), so the checking processes stay small.
-FINDINGS_COLUMNS: tuple[tuple[str, str, bool], ...] = (
+FINDINGS_COLUMNS: Final[tuple[tuple[str, str, bool], ...]] = (
     ("file", "string", False),
     ("claim_index", "int64", False),
     ("claim_id", "string", True),
@@ -38,7 +38,7 @@ FINDINGS_COLUMNS: tuple[tuple[str, str, bool], ...] = (
     ("sources", "string", False),  # JSON array of source ids
     ("kb_edition", "string", False),
 )
-CLAIMS_COLUMNS: tuple[tuple[str, str, bool], ...] = (
+CLAIMS_COLUMNS: Final[tuple[tuple[str, str, bool], ...]] = (
     ("file", "string", False),
     ("claim_index", "int64", False),
     ("claim_id", "string", True),
@@ -68,7 +68,7 @@ def _no_default(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-_ENCODER = _one_encoder()
+_ENCODER: Final = _one_encoder()
 
 
 def _dumps(value: Any) -> str:
@@ -79,10 +79,10 @@ def _dumps(value: Any) -> str:
 
 # A finding's location as JSON without the generic encoder: its keys are Location's fields,
 # in sorted order (json.dumps(sort_keys=True) gives the same), its values strings and ints.
-_LOCATION_KEYS = ("element", "file", "line", "loop", "offset", "path", "segment", "segment_id")
-_LOCATION_KEY_SET = frozenset(_LOCATION_KEYS)
-_QUOTED_KEYS = {key: f'"{key}":' for key in _LOCATION_KEYS}
-_encode_str: Any = getattr(json.encoder, "c_encode_basestring", None)
+_LOCATION_KEYS: Final = ("element", "file", "line", "loop", "offset", "path", "segment", "segment_id")
+_LOCATION_KEY_SET: Final = frozenset(_LOCATION_KEYS)
+_QUOTED_KEYS: Final = {key: f'"{key}":' for key in _LOCATION_KEYS}
+_encode_str: Final[Any] = getattr(json.encoder, "c_encode_basestring", None)
 
 
 def _location_json(loc: dict[str, Any]) -> str:
@@ -116,7 +116,7 @@ def _fix_json(fix: Fix) -> str:
     return found if found is not None else _memo_dumps(key, fix.model_dump(mode="json"))
 
 
-_JSON_MEMO: dict[tuple[Any, ...], str] = {}  # codes and source lists: few distinct per batch
+_JSON_MEMO: Final[dict[tuple[Any, ...], str]] = {}  # codes and source lists: few distinct per batch
 
 
 def _memo_dumps(key: tuple[Any, ...], value: Any) -> str:

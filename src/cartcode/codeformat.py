@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Final
 
-_PATTERNS: dict[str, re.Pattern[str]] = {
+_PATTERNS: Final[dict[str, re.Pattern[str]]] = {
     "ICD-10-PCS": re.compile(r"^[0-9A-HJ-NP-Z]{7}$"),
     "ICD-10-CM": re.compile(r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$"),
     "CPT": re.compile(r"^[0-9]{4}[0-9FTU]$"),

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from cartcode.errors import InputError
 from cartcode.findings import ClaimResult, Finding, Fix, KbStamp, Report, Severity
@@ -27,11 +27,11 @@ from cartcode.readers import apply_fixes, read_claims
 from cartcode.rules import RuleSpec, all_rules
 from cartcode.rules.context import Ctx, build_finding, index_for
 
-_SEVERITY_RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+_SEVERITY_RANK: Final = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
 
-_CHOSEN: dict[tuple[int, str, frozenset[str]], tuple[RuleSpec, ...]] = {}
-_KEEP: dict[int, tuple[RuleSpec, ...]] = {}  # keeps the rule tuples alive so their ids stay unique
+_CHOSEN: Final[dict[tuple[int, str, frozenset[str]], tuple[RuleSpec, ...]]] = {}
+_KEEP: Final[dict[int, tuple[RuleSpec, ...]]] = {}  # keeps the rule tuples alive so their ids stay unique
 
 
 def _chosen(rules: tuple[RuleSpec, ...], setting: str, triggers: frozenset[str]) -> tuple[RuleSpec, ...]:

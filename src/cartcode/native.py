@@ -1,8 +1,9 @@
 """Which of cartcode's modules run compiled (mypyc) and which run from their source.
 
 The batch hot path (X12 reader, claim builder, rule context, engine, rules, batch rows) is
-compiled with mypyc by ``scripts/build_native.py``, with one small C module (``_modelnew.c``:
-pydantic model instances without five Python-level calls each), in place: ``x12.py`` gets an ``x12.cpython-*.so``
+compiled with mypyc by ``scripts/build_native.py``, with two small C modules (``_modelnew.c``:
+pydantic model instances without Python-level calls; ``_bytescan.c``: the X12 reader's segment
+and line counts in one pass), in place: ``x12.py`` gets an ``x12.cpython-*.so``
 beside it, which Python imports first. The ``.py`` files stay the source of truth; the build
 writes ``native.json`` with each source's SHA-256.
 
@@ -58,7 +59,7 @@ MODULES: tuple[str, ...] = (
 )
 # Extension modules written in C (module -> its source file in the package), built beside the
 # mypyc ones; each has a Python fallback where it is imported.
-C_MODULES: dict[str, str] = {"cartcode._modelnew": "_modelnew.c"}
+C_MODULES: dict[str, str] = {"cartcode._modelnew": "_modelnew.c", "cartcode._bytescan": "_bytescan.c"}
 BUILT: tuple[str, ...] = (*MODULES, *C_MODULES)  # everything the build produces and the stamp covers
 GROUP = "cartcode.native"  # mypyc's shared library for the group: cartcode/native__mypyc.*.so
 STAMP = PACKAGE_DIR / "native.json"

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from types import ModuleType
+from typing import Any, Final, TypeVar, cast
 
 from pydantic import BaseModel
 
+from cartcode import findings, model
 from cartcode.model import Claim, ClaimKind, ClaimSource, InputFormat, Location
 
 M = TypeVar("M", bound=BaseModel)
 
-_TEMPLATES: dict[type[BaseModel], tuple[dict[str, Any], list[tuple[str, Callable[[], Any]]]]] = {}
-_setattr = object.__setattr__
-_new = object.__new__
+_TEMPLATES: Final[dict[type[BaseModel], tuple[dict[str, Any], list[tuple[str, Callable[[], Any]]]]]] = {}
+_setattr: Final = object.__setattr__
+_new: Final = object.__new__
 
 
 def _new_model_py(cls: type[Any], values: dict[str, Any], fields_set: set[str]) -> Any:
@@ -35,20 +37,83 @@ def _new_model_py(cls: type[Any], values: dict[str, Any], fields_set: set[str]) 
     return obj
 
 
+def _new_location_py(
+    cls: type[Any],
+    fields_set: set[str],
+    file: str | None,
+    segment: int | None,
+    line: int | None,
+    loop: str | None,
+    segment_id: str | None,
+    element: str | None,
+    offset: int | None,
+) -> Any:
+    """An X12 Location (`cls`) from its values, path None (the C version: new_location)."""
+    values = {
+        "file": file,
+        "path": None,
+        "segment": segment,
+        "line": line,
+        "loop": loop,
+        "segment_id": segment_id,
+        "element": element,
+        "offset": offset,
+    }
+    return new_model(cls, values, fields_set)
+
+
 NewModel = Callable[[type[Any], dict[str, Any], set[str]], Any]
+NewLocation = Callable[
+    [type[Any], set[str], "str | None", "int | None", "int | None", "str | None", "str | None", "str | None",
+     "int | None"],
+    Any,
+]
 
 
-def _c_new_model() -> NewModel | None:
-    """The C version, built by scripts/build_native.py (importable only while it matches its
-    source: see cartcode.native)."""
+def _c_module() -> Any:
+    """The C versions, built by scripts/build_native.py (importable only while the module
+    matches its source: see cartcode.native); None without them."""
     try:
-        module = importlib.import_module("cartcode._modelnew")
+        return importlib.import_module("cartcode._modelnew")
     except ImportError:
         return None
-    return cast(NewModel, module.new_model)
 
 
-new_model: NewModel = _c_new_model() or _new_model_py
+_C: Final = _c_module()
+new_model: Final[NewModel] = cast(NewModel, _C.new_model) if _C is not None else _new_model_py
+new_location: Final[NewLocation] = cast(NewLocation, _C.new_location) if _C is not None else _new_location_py
+
+
+def _plain_attribute_reads(modules: tuple[ModuleType, ...]) -> list[type[BaseModel]]:
+    """With the C module: reading an attribute of a claim or finding model skips pydantic's
+    ``BaseModel.__getattr__``. Returns the classes changed.
+
+    CPython calls a class's ``__getattr__`` only after the normal lookup failed, but a class that
+    has one pays for it on every read (two more type lookups and a slower path): a full claim reads
+    about a hundred attributes of these models. For a model with no private attributes and no
+    extra fields, pydantic's ``__getattr__`` can only raise ``AttributeError("'Claim' object has no
+    attribute 'x'")``, which the normal lookup raises too, with the same message. So for those
+    models (all of ours: `extra="forbid"`, no private attributes) nothing changes but the cost;
+    a model that ever gains either keeps pydantic's path."""
+    changed: list[type[BaseModel]] = []
+    if _C is None:
+        return changed
+    for module in modules:
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and issubclass(value, BaseModel)
+                and value.__module__ == module.__name__
+                and not value.__private_attributes__
+                and value.model_config.get("extra") != "allow"
+                and value.__getattr__ is BaseModel.__getattr__  # type: ignore[attr-defined]
+            ):
+                _C.plain_getattr(value)
+                changed.append(value)
+    return changed
+
+
+PLAIN_ATTRIBUTE_READS: Final = _plain_attribute_reads((model, findings))
 
 
 def _template(cls: type[BaseModel]) -> tuple[dict[str, Any], list[tuple[str, Callable[[], Any]]]]:
@@ -83,10 +148,10 @@ def construct_from(cls: type[M], values: dict[str, Any]) -> M:
 
 
 _CLAIM_DEFAULTS, _CLAIM_FACTORIES = _template(Claim)
-_CLAIM_LISTS = tuple(name for name, factory in _CLAIM_FACTORIES if factory is list)
-_CLAIM_DICTS = tuple(name for name, factory in _CLAIM_FACTORIES if factory is dict)
+_CLAIM_LISTS: Final = tuple(name for name, factory in _CLAIM_FACTORIES if factory is list)
+_CLAIM_DICTS: Final = tuple(name for name, factory in _CLAIM_FACTORIES if factory is dict)
 assert len(_CLAIM_LISTS) + len(_CLAIM_DICTS) == len(_CLAIM_FACTORIES)
-_MINIMAL_SET = frozenset(("id", "kind", "format", "source"))
+_MINIMAL_SET: Final = frozenset(("id", "kind", "format", "source"))
 
 
 def minimal_claim(claim_id: str, kind: ClaimKind, fmt: InputFormat, file: str, index: int) -> Claim:
@@ -116,19 +181,9 @@ def location(
     offset: int | None,
 ) -> Location:
     """An X12 Location, built directly (the readers' most frequent object)."""
-    values = {
-        "file": file,
-        "path": None,
-        "segment": segment,
-        "line": line,
-        "loop": loop,
-        "segment_id": segment_id,
-        "element": element,
-        "offset": offset,
-    }
     # Location is frozen: nothing adds to the fields-set, so one shared set serves every instance
-    return new_model(Location, values, _LOCATION_SET)  # type: ignore[no-any-return]
+    return new_location(Location, _LOCATION_SET, file, segment, line, loop, segment_id, element, offset)  # type: ignore[no-any-return]
 
 
-_LOCATION_SET = {"file", "segment", "line", "loop", "segment_id", "element", "offset"}
-LOCATION_FIELDS_SET = _LOCATION_SET  # the shared fields set of every X12 Location (never mutated)
+_LOCATION_SET: Final = {"file", "segment", "line", "loop", "segment_id", "element", "offset"}
+LOCATION_FIELDS_SET: Final = _LOCATION_SET  # the shared fields set of every X12 Location (never mutated)

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import importlib
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Final, Literal, cast
 
 from cartcode.findings import Fix
 from cartcode.model import Claim, ClaimError, ClaimKind, ClaimSource, InputNote, Location
@@ -49,10 +50,10 @@ Skipped = Callable[[int, str], None]
 SkippedMany = Callable[[int, list[str]], None]  # (index of the first, their ids): a run in one call
 _Skip = tuple[int, str, ClaimKind]  # a prefiltered-out claim reported through `skipped`
 Severity = Literal["error", "warning", "info"]
-BLOCK_SIZE = 8 << 20
+BLOCK_SIZE: Final = 8 << 20
 
-INSTITUTIONAL_VERSIONS = ("005010X223A1", "005010X223A2", "005010X223A3")
-PROFESSIONAL_VERSIONS = ("005010X222A1", "005010X222A2")
+INSTITUTIONAL_VERSIONS: Final = ("005010X223A1", "005010X223A2", "005010X223A3")
+PROFESSIONAL_VERSIONS: Final = ("005010X222A1", "005010X222A2")
 
 
 def kind_of_version(version: str) -> ClaimKind | None:
@@ -75,12 +76,31 @@ def _patterns(d: Delimiters) -> _Patterns:
     not_te = b"[^" + t + e + b"]"
     clm = re.compile(b"CLM" + e + b"(" + not_te + b"*)")
     # A segment start whose identifier is not 2-3 upper-case letters/digits (empty segment,
-    # lower case, 4 characters...). Only evaluated where a claim is read in full.
-    bad = re.compile(t + rb"[ \t\r\n]*(?=[^ \t\r\n])(?![A-Z][A-Z0-9]{1,2}(?:" + e + b"|" + t + b"))")
+    # lower case, 4 characters...). Only evaluated where a claim is read in full. The quantifiers
+    # are possessive: backtracking into the whitespace or the identifier can never turn a good
+    # segment into a match (a shorter run of whitespace is followed by whitespace; a shorter
+    # identifier by a letter or digit, never a delimiter), and not trying it halves the cost.
+    bad = re.compile(t + rb"[ \t\r\n]*+(?![A-Z][A-Z0-9]{1,2}+(?:" + e + b"|" + t + rb"))(?=[^ \t\r\n])")
     return _Patterns(clm, segment_start_pattern(d, "HL"), bad)
 
 
-_WALKED_TAGS = frozenset(("GS", "GE", "IEA", "ISA", "ST", "SE"))
+def _count_two_py(buf: bytes, start: int, end: int, a: bytes, b: bytes) -> tuple[int, int]:
+    return buf.count(a, start, end), buf.count(b, start, end)
+
+
+def _count_two() -> Callable[[bytes, int, int, bytes, bytes], tuple[int, int]]:
+    """(buf.count(a, start, end), buf.count(b, start, end)): in C, one pass and one call, when
+    the compiled build is in use (see cartcode._bytescan)."""
+    try:
+        module = importlib.import_module("cartcode._bytescan")
+    except ImportError:
+        return _count_two_py
+    return cast(Callable[[bytes, int, int, bytes, bytes], tuple[int, int]], module.count_two)
+
+
+count_two: Final = _count_two()
+
+_WALKED_TAGS: Final = frozenset(("GS", "GE", "IEA", "ISA", "ST", "SE"))
 
 
 def _at_segment_start(buf: bytes, p: int, term: bytes) -> bool:
@@ -103,7 +123,7 @@ def _find_segment(buf: bytes, marker: bytes, pos: int, term: bytes) -> int:
     return len(buf) if p < 0 else p
 
 
-_SE_ST: dict[bytes, re.Pattern[bytes]] = {}
+_SE_ST: Final[dict[bytes, re.Pattern[bytes]]] = {}
 
 
 def _find_se_st(buf: bytes, pos: int, d: Delimiters) -> tuple[int, int]:
@@ -273,11 +293,12 @@ class _Scanner:
     def advance(self, buf: bytes, pos: int) -> tuple[int, int]:
         """Segment ordinal and line of the segment starting at buffer offset `pos`."""
         if pos < self.cur_pos:  # backwards (context lookup): count the difference
-            seg = self.cur_seg - buf.count(self.delims.segment if self.delims else b"~", pos, self.cur_pos)
-            return seg, self.cur_line - buf.count(b"\n", pos, self.cur_pos)
+            segs, lines = count_two(buf, pos, self.cur_pos, self.delims.segment if self.delims else b"~", b"\n")
+            return self.cur_seg - segs, self.cur_line - lines
+        segs, lines = count_two(buf, self.cur_pos, pos, self.delims.segment if self.delims else b"~", b"\n")
         if self.delims is not None:
-            self.cur_seg += buf.count(self.delims.segment, self.cur_pos, pos)
-        self.cur_line += buf.count(b"\n", self.cur_pos, pos)
+            self.cur_seg += segs
+        self.cur_line += lines
         self.cur_pos = pos
         return self.cur_seg, self.cur_line
 
@@ -644,8 +665,13 @@ class _Scanner:
     # -- claims ------------------------------------------------------------------------------
     def scan_bad_segments(self, buf: bytes, start: int, end: int, into: list[InputNote]) -> None:
         assert self.pats is not None
-        for m in self.pats.bad_segment.finditer(buf, start, end):
+        # search() per match, not finditer(): the common case is no match at all, and one search
+        # call costs less than making a scanner and iterating it
+        bad = self.pats.bad_segment
+        m = bad.search(buf, start, end)
+        while m is not None:
             p = m.end()
+            m = bad.search(buf, p, end)
             seg_end = buf.find(self.delims.segment if self.delims else b"~", p)
             text = buf[p : seg_end if seg_end >= 0 else p + 10][:10].decode("latin-1")
             tag = text.split(self.delims.element_s if self.delims else "*")[0]

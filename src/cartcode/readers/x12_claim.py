@@ -9,9 +9,8 @@ problem becomes a located :class:`ClaimError` or :class:`InputNote`, never an ex
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Literal
+from typing import Final, Literal
 
 from cartcode.codeformat import hcpcs_system, normalise
 from cartcode.model import (
@@ -29,14 +28,14 @@ from cartcode.model import (
     Procedure,
     ValueCode,
 )
-from cartcode.readers.fastbuild import LOCATION_FIELDS_SET, construct, construct_from, new_model
+from cartcode.readers.fastbuild import LOCATION_FIELDS_SET, construct, construct_from, new_location, new_model
 
 # SBR09 claim filing indicator -> payer class (and Medicare part).
 # MA/MB are Medicare Part A/B. "16" is "Health Maintenance Organization (HMO) Medicare Risk", the
 # code Medicare Advantage plans are billed under: payer medicare-advantage. Commercial plans file
 # as CI, BL, HM, FI and the managed-care codes 12-15 and 17. Everything else (TRICARE "CH", VA,
 # workers' comp, auto, liability, other federal, Title V, "ZZ", "11") is "other".
-PAYER_BY_FILING: dict[str, tuple[Payer, Literal["A", "B"] | None]] = {
+PAYER_BY_FILING: Final[dict[str, tuple[Payer, Literal["A", "B"] | None]]] = {
     "MA": ("medicare", "A"),
     "MB": ("medicare", "B"),
     "16": ("medicare-advantage", None),
@@ -55,7 +54,7 @@ PAYER_BY_FILING: dict[str, tuple[Payer, Literal["A", "B"] | None]] = {
 # HI qualifiers: (what, system, kind). Diagnoses: ABK/BK principal, ABJ/BJ admitting, ABF/BF
 # other, APR/PR reason for visit, ABN/BN external cause. BK/BF/... are ICD-9 and kept as such
 # (no rule reads ICD-9, but the codes stay visible and located).
-_HI: dict[str, tuple[str, str, str]] = {
+_HI: Final[dict[str, tuple[str, str, str]]] = {
     "ABK": ("dx", "ICD-10-CM", "principal"),
     "BK": ("dx", "ICD-9-CM", "principal"),
     "ABJ": ("dx", "ICD-10-CM", "admitting"),
@@ -89,46 +88,59 @@ class ClaimReadError(ValueError):
         super().__init__(message)
 
 
-@dataclass(slots=True)
 class Segment:
-    tag: str
-    elements: list[str]  # elements[0] is the tag, so elements[n] is the n-th data element
-    ordinal: int  # 1-based segment number in the file
-    line: int  # 1-based text line
-    offset: int  # byte offset in the file
+    """One segment of the claim. A plain class, not a dataclass: mypyc compiles its __init__
+    (a dataclass's generated __init__ runs as interpreted Python, once per segment)."""
+
+    __slots__ = ("elements", "line", "offset", "ordinal", "tag")
+
+    def __init__(self, tag: str, elements: list[str], ordinal: int, line: int, offset: int) -> None:
+        self.tag = tag
+        self.elements = elements  # elements[0] is the tag, so elements[n] is the n-th data element
+        self.ordinal = ordinal  # 1-based segment number in the file
+        self.line = line  # 1-based text line
+        self.offset = offset  # byte offset in the file
 
     def get(self, n: int) -> str:
         return self.elements[n] if n < len(self.elements) else ""
 
+    def __repr__(self) -> str:
+        return f"Segment({self.tag!r}, {self.elements!r}, {self.ordinal}, {self.line}, {self.offset})"
 
-@dataclass(slots=True)
+
 class Context:
-    """What the claim inherits from the envelope and its subscriber loop."""
+    """What the claim inherits from the envelope and its subscriber loop (a plain class for
+    the same reason as Segment)."""
 
-    file: str
-    index: int
-    kind: ClaimKind
-    component: str
-    repetition: str | None
-    filing_indicator: str | None = None
-    sbr_loc: Location | None = None
-    notes: list[InputNote] = field(default_factory=list)
+    __slots__ = ("component", "file", "filing_indicator", "index", "kind", "notes", "repetition", "sbr_loc")
+
+    def __init__(
+        self,
+        file: str,
+        index: int,
+        kind: ClaimKind,
+        component: str,
+        repetition: str | None,
+        filing_indicator: str | None = None,
+        sbr_loc: Location | None = None,
+        notes: list[InputNote] | None = None,
+    ) -> None:
+        self.file = file
+        self.index = index
+        self.kind: ClaimKind = kind
+        self.component = component
+        self.repetition = repetition
+        self.filing_indicator = filing_indicator
+        self.sbr_loc = sbr_loc
+        self.notes: list[InputNote] = notes if notes is not None else []
 
 
 def loc_of(ctx: Context, seg: Segment, loop: str, element: str | None = None) -> Location:
-    """What :func:`~cartcode.readers.fastbuild.location` builds, inlined: a full claim makes a
-    dozen of these, the reader's most frequent object."""
-    values = {
-        "file": ctx.file,
-        "path": None,
-        "segment": seg.ordinal,
-        "line": seg.line,
-        "loop": loop,
-        "segment_id": seg.tag,
-        "element": element,
-        "offset": seg.offset,
-    }
-    return new_model(Location, values, LOCATION_FIELDS_SET)  # type: ignore[no-any-return]
+    """Where `seg` (an `element` of it) is: a full claim makes a dozen of these, the reader's
+    most frequent object (see fastbuild.new_location)."""
+    return new_location(  # type: ignore[no-any-return]
+        Location, LOCATION_FIELDS_SET, ctx.file, seg.ordinal, seg.line, loop, seg.tag, element, seg.offset
+    )
 
 
 def _coded(system: str, code: str, loc: Location) -> Coded:
@@ -155,9 +167,9 @@ def where(loc: Location) -> str:
     return f"segment {loc.segment}" + (f" ({', '.join(detail)})" if detail else "")
 
 
-_DATES: dict[str, dt.date | None] = {}  # a batch has few distinct dates; dates are immutable
-_DECIMALS: dict[str, Decimal | None] = {}  # and few distinct amounts; Decimal is immutable
-_MEMO_MAX = 50_000
+_DATES: Final[dict[str, dt.date | None]] = {}  # a batch has few distinct dates; dates are immutable
+_DECIMALS: Final[dict[str, Decimal | None]] = {}  # and few distinct amounts; Decimal is immutable
+_MEMO_MAX: Final = 50_000
 
 
 def parse_date(text: str) -> dt.date | None:
@@ -201,14 +213,14 @@ def _decimal(text: str) -> Decimal | None:
 
 # Element labels of the service segments, formatted once: SV1 -> {n: "SV10n"} and the procedure
 # composite's components (index k -> "SV101-k" for SV1, "SV202-k" for SV2).
-_SV_ELEMENTS = {tag: {n: f"{tag}{n:02d}" for n in range(1, 8)} for tag in ("SV1", "SV2")}
-_SV_LABELS = {tag: {k: f"{tag}{proc:02d}-{k}" for k in range(1, 8)} for tag, proc in (("SV1", 1), ("SV2", 2))}
+_SV_ELEMENTS: Final = {tag: {n: f"{tag}{n:02d}" for n in range(1, 8)} for tag in ("SV1", "SV2")}
+_SV_LABELS: Final = {tag: {k: f"{tag}{proc:02d}-{k}" for k in range(1, 8)} for tag, proc in (("SV1", 1), ("SV2", 2))}
 
 
 # Element labels formatted once (string formatting is a measurable part of a full claim).
-_HI_LABELS = tuple(f"HI{n:02d}-2" for n in range(25))
-_CL1_LABELS = {n: f"CL10{n}" for n in (1, 2, 3)}
-_NORMALISED: dict[tuple[str, str], str] = {}  # (system, raw code) -> normalise(): pure, few distinct
+_HI_LABELS: Final = tuple(f"HI{n:02d}-2" for n in range(25))
+_CL1_LABELS: Final = {n: f"CL10{n}" for n in (1, 2, 3)}
+_NORMALISED: Final[dict[tuple[str, str], str]] = {}  # (system, raw code) -> normalise(): pure, few distinct
 
 
 def _normalised(system: str, code: str) -> str:
@@ -444,27 +456,40 @@ class _Builder:
                 self.locs["filing_indicator"] = ctx.sbr_loc
         if not any(d.kind == "principal" for d in self.diagnoses):
             self.note("no principal diagnosis (HI ABK/BK) on the claim", clm_loc)
-        # construct_from with a dict: a call with **kwargs goes through the Python-level entry
-        # point even between compiled modules (same values, same order as keywords would give)
-        values: dict[str, object] = {
-            "id": claim_id,
-            "kind": ctx.kind,
-            "format": "x12",
-            "source": construct_from(ClaimSource, {"file": ctx.file, "index": ctx.index}),
-            "diagnoses": self.diagnoses,
-            "procedures": self.procedures,
-            "condition_codes": self.conditions,
-            "value_codes": self.values,
-            "occurrence_codes": self.occurrences,
-            "notes": self.claim_notes,
-            "lines": self.lines,
-            "drg": self.drg,
-            "input_notes": self.notes,
-            "loc": clm_loc,
-            "locs": self.locs,
-        }
-        values.update(kw)
-        return construct_from(Claim, values)
+        # construct_from(Claim, {these keys..., **kw}) specialised: the template already has
+        # construct_from's key order for these keys, and kw only holds plain fields, which keep
+        # their place (tests/test_x12_fast_models.py compares the two)
+        data = _CLAIM_TEMPLATE.copy()
+        data["id"] = claim_id
+        data["kind"] = ctx.kind
+        data["format"] = "x12"
+        data["source"] = new_model(ClaimSource, {"file": ctx.file, "index": ctx.index}, {"file", "index"})
+        data["diagnoses"] = self.diagnoses
+        data["procedures"] = self.procedures
+        data["condition_codes"] = self.conditions
+        data["value_codes"] = self.values
+        data["occurrence_codes"] = self.occurrences
+        data["notes"] = self.claim_notes
+        data["lines"] = self.lines
+        data["drg"] = self.drg
+        data["input_notes"] = self.notes
+        data["loc"] = clm_loc
+        data["locs"] = self.locs
+        data.update(kw)
+        fields_set = set(_CLAIM_GIVEN)
+        fields_set.update(kw)
+        return new_model(Claim, data, fields_set)  # type: ignore[no-any-return]
+
+
+# The keys finish() always gives, in its order, and the Claim __dict__ construct_from makes from
+# them (every other key it may give, from claim_kw, is a plain field with a default).
+_CLAIM_GIVEN: Final = (
+    "id", "kind", "format", "source", "diagnoses", "procedures", "condition_codes", "value_codes",
+    "occurrence_codes", "notes", "lines", "drg", "input_notes", "loc", "locs",
+)
+_CLAIM_TEMPLATE: Final[dict[str, object]] = dict(construct_from(Claim, {
+    "id": "", "kind": "professional", "source": None, **{k: None for k in _CLAIM_GIVEN[4:]}
+}).__dict__)
 
 
 def build_claim(segments: list[Segment], ctx: Context) -> Claim:

@@ -8,14 +8,14 @@ right after ISA16. Line breaks after terminators are allowed and are not part of
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
-ISA_LENGTH = 106
+ISA_LENGTH: Final = 106
 # Byte offsets of the 16 element separators inside a fixed-width ISA.
-_ISA_SEPARATORS = (3, 6, 17, 20, 31, 34, 50, 53, 69, 76, 81, 83, 89, 99, 101, 103)
+_ISA_SEPARATORS: Final = (3, 6, 17, 20, 31, 34, 50, 53, 69, 76, 81, 83, 89, 99, 101, 103)
 # Width of ISA01..ISA16 in the implementation guide.
-_ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
-WHITESPACE = b" \t\r\n"
+_ISA_WIDTHS: Final = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
+WHITESPACE: Final = b" \t\r\n"
 
 
 class X12SyntaxError(ValueError):
@@ -26,19 +26,36 @@ class X12SyntaxError(ValueError):
         super().__init__(message)
 
 
-class Delimiters(NamedTuple):
-    element: bytes
-    component: bytes
-    repetition: bytes | None
-    segment: bytes
+class Delimiters:
+    """The four delimiters of an interchange, and the element and component separators as text.
 
-    @property
-    def element_s(self) -> str:
-        return self.element.decode("latin-1")
+    A plain class, not a NamedTuple: the scanner reads these attributes for every claim, and
+    compiled code reads a plain class's attributes directly (a NamedTuple's go through
+    descriptors, and a property decoded the bytes on every read)."""
 
-    @property
-    def component_s(self) -> str:
-        return self.component.decode("latin-1")
+    __slots__ = ("component", "component_s", "element", "element_s", "repetition", "segment")
+
+    def __init__(self, element: bytes, component: bytes, repetition: bytes | None, segment: bytes) -> None:
+        self.element = element
+        self.component = component
+        self.repetition = repetition
+        self.segment = segment
+        self.element_s = element.decode("latin-1")
+        self.component_s = component.decode("latin-1")
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Delimiters):
+            return NotImplemented
+        return (self.element, self.component, self.repetition, self.segment) == (
+            other.element, other.component, other.repetition, other.segment
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.element, self.component, self.repetition, self.segment))
+
+    def __repr__(self) -> str:
+        return (f"Delimiters(element={self.element!r}, component={self.component!r}, "
+                f"repetition={self.repetition!r}, segment={self.segment!r})")
 
 
 class Isa(NamedTuple):

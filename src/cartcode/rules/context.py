@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel
 
@@ -23,9 +23,9 @@ from cartcode.readers.fastbuild import new_model
 from cartcode.rules import Hit, RuleSpec
 
 # The roles (codes.yaml) of codes that administer a CAR-T product.
-ADMIN = "admin"
-PRODUCT_ROLES = frozenset({"product", "product-temporary"})
-PREP_ROLES = frozenset({"collection", "processing", "receipt"})
+ADMIN: Final = "admin"
+PRODUCT_ROLES: Final = frozenset({"product", "product-temporary"})
+PREP_ROLES: Final = frozenset({"collection", "processing", "receipt"})
 
 
 class KeyCodes:
@@ -162,7 +162,7 @@ class KbIndex:
                 return row
         return None
 
-_INDEXES: dict[int, tuple[KB, KbIndex]] = {}
+_INDEXES: Final[dict[int, tuple[KB, KbIndex]]] = {}
 
 
 def index_for(kb: KB) -> KbIndex:
@@ -191,12 +191,12 @@ class LineFacts:
         self.mods = [m.code for m in line.modifiers] if line.modifiers else []
 
 # The claim triggers a rule may name in `needs` (see Ctx.triggers).
-TRIGGERS = frozenset({
+TRIGGERS: Final = frozenset({
     "procedures", "car-t-pcs", "pcs:generic", "pcs:product", "pcs:other", "notes", "note:ea", "note:diff",
     "conditions", "values", "z00.6", "drg", "lines", "line:rev", "line:rev-unknown", "line:admin-rev", "undated",
     "line:admin", "line:product", "line:prep", "line:unlisted", "payer:ma",
 })
-_LINE_TRIGGER = {ADMIN: "line:admin", "unlisted": "line:unlisted", **{r: "line:product" for r in PRODUCT_ROLES},
+_LINE_TRIGGER: Final = {ADMIN: "line:admin", "unlisted": "line:unlisted", **{r: "line:product" for r in PRODUCT_ROLES},
                  **{r: "line:prep" for r in PREP_ROLES}}
 
 
@@ -400,7 +400,7 @@ def construct(cls: type[M], values: dict[str, Any]) -> M:
     return new_model(cls, values, set(values))  # type: ignore[no-any-return]
 
 
-_REFS: dict[tuple[str, str], CodeRef] = {}  # CodeRef is frozen: one object per code is enough
+_REFS: Final[dict[tuple[str, str], CodeRef]] = {}  # CodeRef is frozen: one object per code is enough
 
 
 def ref(system: str, code: str) -> CodeRef:

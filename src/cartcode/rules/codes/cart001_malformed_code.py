@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Final
 
 from cartcode.codeformat import is_well_formed
 from cartcode.findings import Severity
@@ -11,7 +11,7 @@ from cartcode.model import Claim
 from cartcode.rules import Hit, rule
 from cartcode.rules.context import Ctx
 
-_SHAPES = {
+_SHAPES: Final = {
     "ICD-10-PCS": "7 characters, digits and letters without I or O",
     "ICD-10-CM": "a letter, two characters, then an optional dot and up to 4 characters",
     "CPT": "5 characters: 4 digits then a digit, F, T or U",
@@ -23,10 +23,10 @@ _SHAPES = {
     "occurrence": "2 characters",
     "MS-DRG": "3 digits",
 }
-_SEEN: dict[tuple[str, str], bool] = {}  # well-formedness by (system, code): a claim repeats few codes
+_SEEN: Final[dict[tuple[str, str], bool]] = {}  # well-formedness by (system, code): a claim repeats few codes
 
 
-_GOOD: dict[tuple[str, str], bool] = {}  # what the reporting loop below accepts, by (system, code)
+_GOOD: Final[dict[tuple[str, str], bool]] = {}  # what the reporting loop below accepts, by (system, code)
 
 
 def _good(system: str, code: str) -> bool:

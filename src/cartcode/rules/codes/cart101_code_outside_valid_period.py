@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from typing import Final
 
 from cartcode.findings import Fix, Severity
 from cartcode.kb.schema import CodeRow
@@ -14,7 +15,7 @@ from cartcode.rules.context import Ctx, fmt_date, replace
 # Codes whose own rules give a better message and fix (CART502 expanded access, CART504 ZC), and
 # rows whose period is a CAR-T use rather than the code's life: KX exists before its CAR-T use
 # (8/7/2019), MS-DRG 016 after CAR-T left it (FY2021).
-_OWN_RULE_ROLES = frozenset({"expanded-access", "payer-only", "rems-attestation", "pre-drg018"})
+_OWN_RULE_ROLES: Final = frozenset({"expanded-access", "payer-only", "rems-attestation", "pre-drg018"})
 
 
 def _period(rows: tuple[CodeRow, ...]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from decimal import Decimal
+from typing import Final
 
 from cartcode.findings import Severity
 from cartcode.rules import Hit, rule
@@ -12,7 +13,7 @@ from cartcode.rules.context import Ctx
 
 # The KB roles of the "per day" codes of the policy: collection (0537T, 38225) and
 # administration (0540T, 38228) - "once per day regardless of collections or bags".
-_ROLES = frozenset({"collection", "admin"})
+_ROLES: Final = frozenset({"collection", "admin"})
 
 
 @rule(
