@@ -154,8 +154,8 @@ new_location(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "new_location: cls must be a type");
         return NULL;
     }
-    /* a copy of the template (a memcpy of its table) with its values replaced costs about half
-       of a dict filled key by key */
+    /* a copy of the template (its keys in Location's field order, path None) with the other
+       seven values replaced; about the cost of a presized dict filled key by key (callgrind) */
     PyObject *values = PyDict_Copy(location_template);
     if (values == NULL) {
         return NULL;

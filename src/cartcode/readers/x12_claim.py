@@ -463,7 +463,7 @@ class _Builder:
         data["id"] = claim_id
         data["kind"] = ctx.kind
         data["format"] = "x12"
-        data["source"] = new_model(ClaimSource, {"file": ctx.file, "index": ctx.index}, {"file", "index"})
+        data["source"] = new_model(ClaimSource, {"file": ctx.file, "index": ctx.index}, _SOURCE_FIELDS_SET)
         data["diagnoses"] = self.diagnoses
         data["procedures"] = self.procedures
         data["condition_codes"] = self.conditions
@@ -476,7 +476,7 @@ class _Builder:
         data["loc"] = clm_loc
         data["locs"] = self.locs
         data.update(kw)
-        fields_set = set(_CLAIM_GIVEN)
+        fields_set = _CLAIM_GIVEN_SET.copy()  # a set's copy reuses its hashes
         fields_set.update(kw)
         return new_model(Claim, data, fields_set)  # type: ignore[no-any-return]
 
@@ -487,6 +487,10 @@ _CLAIM_GIVEN: Final = (
     "id", "kind", "format", "source", "diagnoses", "procedures", "condition_codes", "value_codes",
     "occurrence_codes", "notes", "lines", "drg", "input_notes", "loc", "locs",
 )
+_CLAIM_GIVEN_SET: Final = set(_CLAIM_GIVEN)
+# A ClaimSource has two fields, both always given: one fields set serves every source (pydantic
+# only ever adds a field's name to it, and both names are in it)
+_SOURCE_FIELDS_SET: Final = {"file", "index"}
 _CLAIM_TEMPLATE: Final[dict[str, object]] = dict(construct_from(Claim, {
     "id": "", "kind": "professional", "source": None, **{k: None for k in _CLAIM_GIVEN[4:]}
 }).__dict__)
