@@ -108,6 +108,32 @@ def test_the_c_model_builder_makes_the_same_models_as_the_python_one() -> None:
     assert claim == Claim(id="C1", kind="professional", format="x12", source=ClaimSource(file="f.837", index=0))
 
 
+def test_the_c_location_builder_makes_the_same_locations_as_the_python_one() -> None:
+    """new_location keeps the fields as instance attributes, not a dict of their own: from the
+    outside (``__dict__`` and its order, fields set, JSON, equality, hash, copy, pickle) it is
+    the Python fallback's Location."""
+    import pickle
+
+    from cartcode.model import Location
+    from cartcode.readers import fastbuild
+
+    assert fastbuild.new_location is not fastbuild._new_location_py  # the compiled build is in use
+    made = []
+    for make in (fastbuild.new_location, fastbuild._new_location_py):
+        fields = {"file", "segment", "line", "loop", "segment_id", "element", "offset"}
+        made.append(make(Location, fields, "f.837", 31, 30, "2400", "SV1", "SV101-2", 1200))
+    c, py = made
+    assert type(c) is Location and list(c.__dict__.items()) == list(py.__dict__.items())
+    assert c.model_fields_set == py.model_fields_set and c.model_dump_json() == py.model_dump_json()
+    assert c == py and hash(c) == hash(py) and c.segment == 31 and c.path is None
+    assert pickle.loads(pickle.dumps(c)) == py and c.model_copy() == py
+    assert c.model_copy(update={"segment": 32}).segment == 32 and c.segment == 31
+    with pytest.raises(ValueError):
+        c.segment = 4  # still frozen
+    with pytest.raises(TypeError):
+        fastbuild.new_location(Location, set(), "f")  # nine arguments
+
+
 def test_compiled_and_source_give_the_same_answers(tmp_path: Path) -> None:
     """The CAR-T examples and a synthetic batch checked both ways: the same JSON."""
     synth = synth837.write(tmp_path / "synth.837", 600, cart_fraction=0.5)

@@ -16,8 +16,9 @@
  * a full claim builds about thirty of these objects, and the lookups were most of their cost.
  *
  * new_location(cls, fields_set, file, segment, line, loop, segment_id, element, offset) is
- * new_model(cls, {"file": file, "path": None, "segment": segment, ...}, fields_set) with the
- * dict copied from a template: an X12 Location, the readers' most frequent object.
+ * what new_model(cls, {"file": file, "path": None, "segment": segment, ...}, fields_set) makes,
+ * with the fields stored as ordinary instance attributes instead of a dict of their own: an X12
+ * Location, the readers' most frequent object (see the comment in new_location).
  *
  * plain_getattr(cls) makes attribute reads on instances of `cls` skip the class's __getattr__:
  * see fastbuild._plain_attribute_reads for when that changes nothing but the cost.
@@ -30,7 +31,6 @@
 
 static PyObject *s_dict, *s_fields_set, *s_extra, *s_private;
 static PyObject *s_file, *s_path, *s_segment, *s_line, *s_loop, *s_segment_id, *s_element, *s_offset;
-static PyObject *location_template; /* {"file": None, "path": None, ...}: Location's keys in order */
 
 /* Per class: where its three pydantic slots live (offsets from the member descriptors). */
 #define CACHE_SIZE 64
@@ -141,6 +141,8 @@ new_model(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return build((PyTypeObject *)args[0], args[1], args[2]);
 }
 
+static PyObject *empty_args; /* () for tp_new */
+
 static PyObject *
 new_location(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -154,21 +156,33 @@ new_location(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "new_location: cls must be a type");
         return NULL;
     }
-    /* a copy of the template (its keys in Location's field order, path None) with the other
-       seven values replaced; about the cost of a presized dict filled key by key (callgrind) */
-    PyObject *values = PyDict_Copy(location_template);
-    if (values == NULL) {
+    PyTypeObject *type = (PyTypeObject *)args[0];
+    SlotOffsets *offsets = offsets_of(type);
+    if (type->tp_new != PyBaseObject_Type.tp_new || offsets == NULL) {
+        PyErr_SetString(PyExc_TypeError, "new_location: cls must be a pydantic model using object.__new__");
         return NULL;
     }
-    if (PyDict_SetItem(values, s_file, args[2]) < 0
-        || PyDict_SetItem(values, s_segment, args[3]) < 0 || PyDict_SetItem(values, s_line, args[4]) < 0
-        || PyDict_SetItem(values, s_loop, args[5]) < 0 || PyDict_SetItem(values, s_segment_id, args[6]) < 0
-        || PyDict_SetItem(values, s_element, args[7]) < 0 || PyDict_SetItem(values, s_offset, args[8]) < 0) {
-        Py_DECREF(values);
+    /* object.__new__(cls), then the eight fields set as instance attributes in Location's field
+       order (object.__setattr__, which bypasses the frozen model's __setattr__). The instance
+       keeps them the way CPython keeps any instance's attributes (in 3.11+, values that share
+       one table of keys per class), not in a dict of its own: pydantic reads `__dict__`, which
+       CPython then makes from them, in the same order. Half the work of building a dict and
+       assigning it, and less to free. */
+    PyObject *obj = type->tp_new(type, empty_args, NULL);
+    if (obj == NULL) {
         return NULL;
     }
-    PyObject *obj = build((PyTypeObject *)args[0], values, args[1]);
-    Py_DECREF(values);
+    PyObject *names[] = {s_file, s_path, s_segment, s_line, s_loop, s_segment_id, s_element, s_offset};
+    PyObject *values[] = {args[2], Py_None, args[3], args[4], args[5], args[6], args[7], args[8]};
+    for (int i = 0; i < 8; i++) {
+        if (PyObject_GenericSetAttr(obj, names[i], values[i]) < 0) {
+            Py_DECREF(obj);
+            return NULL;
+        }
+    }
+    store_slot(obj, offsets->fields_set, args[1]);
+    store_slot(obj, offsets->extra, Py_None);
+    store_slot(obj, offsets->private_, Py_None);
     return obj;
 }
 
@@ -214,15 +228,9 @@ PyInit__modelnew(void)
             return NULL;
         }
     }
-    PyObject *keys[] = {s_file, s_path, s_segment, s_line, s_loop, s_segment_id, s_element, s_offset};
-    location_template = PyDict_New();
-    if (location_template == NULL) {
+    empty_args = PyTuple_New(0);
+    if (empty_args == NULL) {
         return NULL;
-    }
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-        if (PyDict_SetItem(location_template, keys[i], Py_None) < 0) {
-            return NULL;
-        }
     }
     return PyModule_Create(&module_def);
 }

@@ -17,8 +17,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from cartcode.model import Claim, ClaimError
 from cartcode.readers import x12
@@ -34,9 +33,9 @@ def _cache_default_factory_signatures() -> None:
     (Process-wide and behaviour-preserving; it belongs beside the models, see the batch issue.)"""
     from pydantic._internal import _fields
 
-    original = _fields.takes_validated_data_argument
-    if getattr(original, "_cartcode_cached", False):
+    if getattr(_fields, "_cartcode_cached", False):  # patched already (by the source or compiled build)
         return
+    original = _fields.takes_validated_data_argument
     memo: dict[Any, Any] = {}
 
     def cached(default_factory: Any) -> Any:
@@ -48,8 +47,9 @@ def _cache_default_factory_signatures() -> None:
         except TypeError:  # unhashable factory
             return original(default_factory)
 
-    cached._cartcode_cached = True  # type: ignore[attr-defined]
     _fields.takes_validated_data_argument = cached  # type: ignore[assignment]
+    # the mark goes on the module: a compiled function takes no attributes
+    _fields._cartcode_cached = True  # type: ignore[attr-defined]
 
 
 _cache_default_factory_signatures()
@@ -109,10 +109,10 @@ def _scanner(
     return x12._Scanner(file, prefilter)
 
 
-@dataclass(frozen=True)
-class Range:
+class Range(NamedTuple):
     """A byte range of a plain X12 file that starts at an ISA (or the file start) and the counters
-    a sequential read has there."""
+    a sequential read has there. (A NamedTuple: it goes to worker processes by pickle, which a
+    compiled frozen dataclass does not survive.)"""
 
     start: int
     end: int

@@ -54,6 +54,7 @@ MODULES: tuple[str, ...] = (
     "cartcode.rules.context",
     "cartcode.engine",
     "cartcode.batch_schema",
+    "cartcode.batch_x12",
     "cartcode.batch_core",
     *_rule_modules(),
 )
