@@ -144,3 +144,42 @@ def test_match_starts_is_finditer() -> None:
         for _ in range(3000):
             text = b"".join(rnd.choice(frags) for _ in range(rnd.randint(0, 30)))
             assert match_starts(pattern, text) == [m.start() for m in pattern.finditer(text)], text
+
+
+def test_the_first_two_bytes_of_a_branch_come_from_re_s_own_parse() -> None:
+    """_first_pairs: every pair a match can start with (a superset), or None when a match could
+    be shorter than two bytes or the pattern has inline flags."""
+    from cartcode.prefilter import _first_pairs
+
+    def pairs(pattern: bytes) -> set[bytes] | None:
+        found = _first_pairs(pattern)
+        return None if found is None else {bytes(p) for p in found}
+
+    assert pairs(rb"ab?c") == {b"ab", b"ac"}
+    assert pairs(rb"a(?:x|yz)") == {b"ax", b"ay"}
+    assert pairs(rb"a(?<!b)[Dd]") == {b"aD", b"ad"}  # zero-width assertions are skipped
+    assert pairs(rb"a\s*b") == {b"a" + bytes([c]) for c in range(256)}  # a category: every byte
+    assert pairs(rb"a") is None and pairs(rb"ab?") is None  # a match of one byte
+    assert pairs(rb"a(?i:b)") is None  # inline flags
+
+
+def test_the_x12_prefilter_is_scanned_by_byte_pairs() -> None:
+    """The X12 pre-filter has its pair tables (the C scan is used with the compiled build); the
+    JSON one has a quote branch and keeps the per-branch scan. C and a Python emulation of
+    pair_starts agree on random bytes."""
+    import random
+
+    from cartcode import prefilter
+
+    firsts, bitmap, _ = prefilter._PAIRS[bundled_x12_pattern()]
+    assert bundled_pattern() not in prefilter._PAIRS
+    assert prefilter._pair_starts is not None  # the compiled build (cartcode._bytescan) is in use
+
+    def emulated(buf: bytes) -> list[int]:
+        return [i for i in range(len(buf) - 1)
+                if firsts[buf[i]] and bitmap[(buf[i] << 8 | buf[i + 1]) >> 3] >> ((buf[i] << 8 | buf[i + 1]) & 7) & 1]
+
+    rnd = random.Random(11)
+    for _ in range(300):
+        buf = bytes(rnd.choice(b"XxZzBDVdEeW01GRIiXw~*:") for _ in range(rnd.randint(0, 200)))
+        assert prefilter._pair_starts(buf, firsts, bitmap) == emulated(buf)

@@ -1,4 +1,4 @@
-/* cartcode._bytescan: counting bytes for the X12 reader's segment and line counters.
+/* cartcode._bytescan: byte scans for the X12 reader's counters and the pre-filter.
  *
  * count_two(buf, start, end, a, b) returns (buf.count(a, start, end), buf.count(b, start, end))
  * for single bytes a and b, in one pass and one call: the reader keeps a segment ordinal and a
@@ -50,7 +50,48 @@ count_two(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     return Py_BuildValue("(nn)", na, nb);
 }
 
+/* pair_starts(buf, firsts, pairs): the offsets i (ascending) where buf[i] is marked in `firsts`
+ * (256 bytes, nonzero = marked) and the pair (buf[i], buf[i+1]) in `pairs` (a bitmap of 65536
+ * bits, bit b0 * 256 + b1). The pre-filter's candidate positions in one pass (see
+ * prefilter.match_starts). */
+static PyObject *
+pair_starts(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyBytes_Check(args[0]) || !PyBytes_Check(args[1]) || !PyBytes_Check(args[2])
+        || PyBytes_GET_SIZE(args[1]) != 256 || PyBytes_GET_SIZE(args[2]) != 8192) {
+        PyErr_SetString(PyExc_TypeError,
+                        "pair_starts(buf, firsts, pairs): bytes, 256 bytes, a bitmap of 8192 bytes");
+        return NULL;
+    }
+    const unsigned char *p = (const unsigned char *)PyBytes_AS_STRING(args[0]);
+    const unsigned char *firsts = (const unsigned char *)PyBytes_AS_STRING(args[1]);
+    const unsigned char *pairs = (const unsigned char *)PyBytes_AS_STRING(args[2]);
+    Py_ssize_t n = PyBytes_GET_SIZE(args[0]);
+    PyObject *out = PyList_New(0);
+    if (out == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i + 1 < n; i++) {
+        if (!firsts[p[i]]) {
+            continue;
+        }
+        unsigned int pair = ((unsigned int)p[i] << 8) | p[i + 1];
+        if (pairs[pair >> 3] & (1u << (pair & 7))) {
+            PyObject *at = PyLong_FromSsize_t(i);
+            if (at == NULL || PyList_Append(out, at) < 0) {
+                Py_XDECREF(at);
+                Py_DECREF(out);
+                return NULL;
+            }
+            Py_DECREF(at);
+        }
+    }
+    return out;
+}
+
 static PyMethodDef methods[] = {
+    {"pair_starts", (PyCFunction)(void (*)(void))pair_starts, METH_FASTCALL,
+     "pair_starts(buf, firsts, pairs): offsets where a marked byte pair starts."},
     {"count_two", (PyCFunction)(void (*)(void))count_two, METH_FASTCALL,
      "count_two(buf, start, end, a, b): (buf.count(a, start, end), buf.count(b, start, end))."},
     {NULL, NULL, 0, NULL},
