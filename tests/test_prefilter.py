@@ -164,16 +164,17 @@ def test_the_first_two_bytes_of_a_branch_come_from_re_s_own_parse() -> None:
 
 
 def test_the_x12_prefilter_is_scanned_by_byte_pairs() -> None:
-    """The X12 pre-filter has its pair tables (the C scan is used with the compiled build); the
-    JSON one has a quote branch and keeps the per-branch scan. C and a Python emulation of
-    pair_starts agree on random bytes."""
+    """The X12 pre-filter has its pair tables (used with the compiled build, which has the C
+    scan); the JSON one has a quote branch and keeps the per-branch scan. C and a Python
+    emulation of pair_starts agree on random bytes."""
     import random
 
     from cartcode import prefilter
 
     firsts, bitmap, _ = prefilter._PAIRS[bundled_x12_pattern()]
     assert bundled_pattern() not in prefilter._PAIRS
-    assert prefilter._pair_starts is not None  # the compiled build (cartcode._bytescan) is in use
+    if prefilter._pair_starts is None:  # a run from source (test_native fails such a test run)
+        return
 
     def emulated(buf: bytes) -> list[int]:
         return [i for i in range(len(buf) - 1)
