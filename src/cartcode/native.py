@@ -3,9 +3,9 @@
 The batch hot path (X12 reader, claim builder, rule context, engine, rules, batch rows) is
 compiled with mypyc by ``scripts/build_native.py``, with two small C modules (``_modelnew.c``:
 pydantic model instances without Python-level calls; ``_bytescan.c``: the X12 reader's segment
-and line counts in one pass), in place: ``x12.py`` gets an ``x12.cpython-*.so``
-beside it, which Python imports first. The ``.py`` files stay the source of truth; the build
-writes ``native.json`` with each source's SHA-256.
+and line counts in one pass, and the X12 pre-filter's candidate positions), in place:
+``x12.py`` gets an ``x12.cpython-*.so`` beside it, which Python imports first. The ``.py`` files
+stay the source of truth; the build writes ``native.json`` with each source's SHA-256.
 
 At import (``cartcode/__init__.py`` imports this module first) the compiled modules are used only
 when every one matches its source: compiled modules call each other directly, not through
