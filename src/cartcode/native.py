@@ -17,6 +17,7 @@ ones loads them from their ``.py`` files. Answers are the same either way (tests
 from __future__ import annotations
 
 import hashlib
+import importlib
 import importlib.machinery
 import importlib.util
 import json
@@ -26,7 +27,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 # The modules scripts/build_native.py compiles: the hot path and every rule (the rule catalogue
 # reads a compiled rule's docstring and path from its .py). Pydantic models (model.py,
@@ -65,6 +66,16 @@ BUILT: tuple[str, ...] = (*MODULES, *C_MODULES)  # everything the build produces
 GROUP = "cartcode.native"  # mypyc's shared library for the group: cartcode/native__mypyc.*.so
 STAMP = PACKAGE_DIR / "native.json"
 PURE_ENV = "CARTCODE_PURE"
+
+
+def c_module(name: str) -> Any:
+    """The C extension module `name` (one of C_MODULES), or None when it is not built or not in
+    use (a run from source: the finder below makes it unimportable). Its importers keep a Python
+    fallback for each function."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        return None
 
 
 def source_path(module: str) -> Path:

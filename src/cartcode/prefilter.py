@@ -40,6 +40,8 @@ from collections.abc import Callable, Iterable
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 
+from cartcode.native import c_module
+
 if TYPE_CHECKING:  # pragma: no cover
     from cartcode.kb.loader import KB
 
@@ -158,15 +160,10 @@ _SPLIT: Final[dict[re.Pattern[bytes], list[tuple[bytes, re.Pattern[bytes]]]]] = 
 _PAIRS: Final[dict[re.Pattern[bytes], tuple[bytes, bytes, dict[int, re.Pattern[bytes]]]]] = {}
 
 
-def _c_pair_starts() -> Callable[[bytes, bytes, bytes], list[int]] | None:
-    try:
-        module: Any = importlib.import_module("cartcode._bytescan")
-    except ImportError:
-        return None
-    return module.pair_starts  # type: ignore[no-any-return]
-
-
-_pair_starts: Final = _c_pair_starts()
+_BYTESCAN: Final = c_module("cartcode._bytescan")
+_pair_starts: Final[Callable[[bytes, bytes, bytes], list[int]] | None] = (
+    _BYTESCAN.pair_starts if _BYTESCAN is not None else None
+)
 
 
 def _class_bytes(items: list[Any], c: Any) -> set[int]:

@@ -9,7 +9,6 @@ the readers themselves; a test compares the result with validated models.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any, Final, TypeVar, cast
@@ -18,6 +17,7 @@ from pydantic import BaseModel
 
 from cartcode import findings, model
 from cartcode.model import Claim, ClaimKind, ClaimSource, InputFormat, Location
+from cartcode.native import c_module
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -70,16 +70,7 @@ NewLocation = Callable[
 ]
 
 
-def _c_module() -> Any:
-    """The C versions, built by scripts/build_native.py (importable only while the module
-    matches its source: see cartcode.native); None without them."""
-    try:
-        return importlib.import_module("cartcode._modelnew")
-    except ImportError:
-        return None
-
-
-_C: Final = _c_module()
+_C: Final = c_module("cartcode._modelnew")  # the C versions (see cartcode.native); None without them
 new_model: Final[NewModel] = cast(NewModel, _C.new_model) if _C is not None else _new_model_py
 new_location: Final[NewLocation] = cast(NewLocation, _C.new_location) if _C is not None else _new_location_py
 

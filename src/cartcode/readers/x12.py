@@ -22,16 +22,16 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import importlib
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Final, Literal, cast
+from typing import BinaryIO, Final, Literal
 
 from cartcode.findings import Fix
 from cartcode.model import Claim, ClaimError, ClaimKind, ClaimSource, InputNote, Location
+from cartcode.native import c_module
 from cartcode.prefilter import match_starts
 from cartcode.readers.fastbuild import construct, location, minimal_claim
 from cartcode.readers.x12_claim import ClaimReadError, Context, Segment, build_claim, where
@@ -88,17 +88,12 @@ def _count_two_py(buf: bytes, start: int, end: int, a: bytes, b: bytes) -> tuple
     return buf.count(a, start, end), buf.count(b, start, end)
 
 
-def _count_two() -> Callable[[bytes, int, int, bytes, bytes], tuple[int, int]]:
-    """(buf.count(a, start, end), buf.count(b, start, end)): in C, one pass and one call, when
-    the compiled build is in use (see cartcode._bytescan)."""
-    try:
-        module = importlib.import_module("cartcode._bytescan")
-    except ImportError:
-        return _count_two_py
-    return cast(Callable[[bytes, int, int, bytes, bytes], tuple[int, int]], module.count_two)
-
-
-count_two: Final = _count_two()
+# (buf.count(a, start, end), buf.count(b, start, end)): in C, one pass and one call, with the
+# compiled build (cartcode._bytescan)
+_BYTESCAN: Final = c_module("cartcode._bytescan")
+count_two: Final[Callable[[bytes, int, int, bytes, bytes], tuple[int, int]]] = (
+    _BYTESCAN.count_two if _BYTESCAN is not None else _count_two_py
+)
 
 _WALKED_TAGS: Final = frozenset(("GS", "GE", "IEA", "ISA", "ST", "SE"))
 
