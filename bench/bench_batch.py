@@ -49,7 +49,7 @@ def raw_floor(path: Path) -> tuple[int, float]:
 
 
 def ours(path: Path, out: Path) -> tuple[int, float]:
-    from cartcode.batch import run
+    from cartcode.batch._run import run
 
     t0 = time.perf_counter()
     summary = run([str(path)], out, jobs=1, progress=False)
@@ -57,7 +57,7 @@ def ours(path: Path, out: Path) -> tuple[int, float]:
 
 
 def ours_check_only(path: Path) -> tuple[int, float]:
-    from cartcode.batch import iter_columns
+    from cartcode.batch._run import iter_columns
 
     t0 = time.perf_counter()
     n = sum(len(cols) for cols in iter_columns(path))
@@ -89,7 +89,7 @@ def pyx12_rate(path: Path) -> tuple[int, float]:
 _CHILD = """
 import json, re, resource, sys, time
 from pathlib import Path
-from cartcode.batch import run
+from cartcode.batch._run import run
 t0 = time.perf_counter()
 summary = run([sys.argv[1]], Path(sys.argv[2]), jobs=1, progress=False)
 seconds = time.perf_counter() - t0
@@ -107,10 +107,10 @@ print(json.dumps({"claims": summary["claims_read"], "seconds": seconds, "self_mb
 _CHILD_CART = """
 import json, sys, time
 from pathlib import Path
-import cartcode.native
-from cartcode.batch import run
+import cartcode._native
+from cartcode.batch._run import run
 path, out, repeat, pure = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
-assert cartcode.native.STATUS.compiled != pure, cartcode.native.describe()
+assert cartcode._native.STATUS.compiled != pure, cartcode._native.describe()
 run([str(path)], out / "warm", jobs=1, progress=False)
 best = 1e9
 for k in range(repeat):
@@ -152,10 +152,10 @@ def main() -> None:
     ap.add_argument("--rss-claims", type=int, default=1_000_000, help="claims in the peak-RSS run (0 = skip)")
     args = ap.parse_args()
 
-    import cartcode.native as native
-    from cartcode.batch import iter_columns
+    import cartcode._native as native
+    from cartcode.batch._run import iter_columns
     from cartcode.kb.loader import load_kb
-    from cartcode.prefilter import bundled_pattern
+    from cartcode.formats.x12._prefilter import bundled_pattern
 
     load_kb()
     bundled_pattern()

@@ -29,10 +29,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import synth837
-from cartcode.engine import check_claim
+from cartcode.checker._engine import check_claim
 from cartcode.kb.loader import load_kb
 from cartcode.model import Claim
-from cartcode.readers import x12
+from cartcode.formats.x12 import _reader as x12
 
 
 def build(n: int) -> bytes:
@@ -40,8 +40,8 @@ def build(n: int) -> bytes:
 
 
 def steps(data: bytes) -> dict[str, Callable[[], int]]:
-    from cartcode.batch_core import x12_columns
-    from cartcode.prefilter import bundled_x12_pattern
+    from cartcode.batch._check import x12_columns
+    from cartcode.formats.x12._prefilter import bundled_x12_pattern
 
     kb = load_kb()
     prefilter = bundled_x12_pattern()  # what batch uses for X12
@@ -94,7 +94,7 @@ def main() -> None:
         prof.runcall(todo[args.profile])
         pstats.Stats(prof).sort_stats("tottime").print_stats(args.top)
         return
-    import cartcode.native as native
+    import cartcode._native as native
 
     print(f"all-CAR-T 837P: {args.claims:,} claims, {len(data) / 1e6:.1f} MB (best of {args.repeat}); "
           f"cartcode {native.describe()}")

@@ -270,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.url:
             base_url = args.url.rstrip("/")
         else:
-            from cartcode.web.serverproc import running_server
+            from tests.serverproc import running_server
 
             # log level info: an access line per request, as in production
             server = stack.enter_context(running_server(workers=args.workers))

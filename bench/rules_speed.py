@@ -11,10 +11,10 @@ import json
 import time
 from pathlib import Path
 
-from cartcode.engine import check_claim
+from cartcode.checker._engine import check_claim
 from cartcode.kb.loader import load_kb
 from cartcode.model import Claim
-from cartcode.readers import json_claims
+from cartcode.formats import _json as json_claims
 
 ROOT = Path(__file__).resolve().parents[1]
 

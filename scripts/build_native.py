@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/build_native.py [--force] [--strict] [--clean]
 
-The modules are those listed in ``cartcode.native.MODULES`` (mypyc) and ``C_MODULES`` (C). Each
+The modules are those listed in ``cartcode._native.MODULES`` (mypyc) and ``C_MODULES`` (C). Each
 gets a compiled extension beside its source (``x12.cpython-311-x86_64-linux-gnu.so`` beside
 ``x12.py``), plus one shared library for the mypyc group (``native__mypyc.*.so``);
 ``src/cartcode/native.json`` records the SHA-256 of every source compiled. ``cartcode`` uses the
@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 sys.path.insert(0, str(SRC))
 os.environ["CARTCODE_PURE"] = "1"  # this script imports cartcode only for its module list
-import cartcode.native as native  # noqa: E402
+import cartcode._native as native  # noqa: E402
 
 MYPY_INI = """\
 [mypy]

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from cartcode.api import create_app
-from cartcode.engine import check
+from cartcode.server._app import create_app
+from cartcode.checker._engine import check
 from cartcode.kb.loader import KB
-from cartcode.recommend import recommend
+from cartcode.recommender._recommend import recommend
 
 BREYANZI = {"setting": "inpatient", "date": "2025-06-01", "product": "Breyanzi", "route": "central",
             "payer": "medicare"}
@@ -154,7 +154,7 @@ def test_check_input_that_is_no_claim_file_is_422(client: TestClient) -> None:
 
 # ------------------------------------------------------------------------- rules, codes, kb
 def test_rules_list_and_each_rule_document(client: TestClient) -> None:
-    from cartcode.rules import all_rules
+    from cartcode.checker._registry import all_rules
 
     listing = client.get("/v1/rules").json()
     ids = [r["id"] for r in listing["rules"]]
@@ -295,7 +295,7 @@ def test_openapi_request_schemas_are_strict(client: TestClient) -> None:
 def test_openapi_product_pattern_is_exactly_the_kb_names(client: TestClient, kb: KB) -> None:
     import re
 
-    from cartcode.api import product_names
+    from cartcode.server._app import product_names
 
     pattern = re.compile(client.get("/openapi.json").json()["components"]["schemas"]["Encounter"]["properties"]
                          ["product"]["pattern"])
@@ -328,7 +328,7 @@ def test_bearer_scheme_is_case_insensitive_and_token_exact() -> None:
 
 
 def test_allowed_hosts_refuse_other_host_names() -> None:
-    from cartcode.api import LOOPBACK_HOSTS
+    from cartcode.server._app import LOOPBACK_HOSTS
 
     with TestClient(create_app(allowed_hosts=LOOPBACK_HOSTS), base_url="http://127.0.0.1:8000") as c:
         assert c.get("/healthz").status_code == 200
@@ -402,10 +402,10 @@ def test_no_outbound_network(monkeypatch: pytest.MonkeyPatch, kb: KB) -> None:
 
 
 def test_api_encounter_has_the_same_fields_as_recommend() -> None:
-    """The strict request model mirrors cartcode.encounter.Encounter: a field added there must be
+    """The strict request model mirrors cartcode.recommender._encounter.Encounter: a field added there must be
     added here (else the API refuses it as unknown)."""
-    from cartcode.encounter import Encounter as LibraryEncounter
-    from cartcode.web.models import Encounter as ApiEncounter
+    from cartcode.recommender._encounter import Encounter as LibraryEncounter
+    from cartcode.server._models import Encounter as ApiEncounter
 
     assert set(ApiEncounter.model_fields) == set(LibraryEncounter.model_fields)
 
@@ -413,7 +413,7 @@ def test_api_encounter_has_the_same_fields_as_recommend() -> None:
 def test_rule_documents_carry_their_examples(client: TestClient) -> None:
     import yaml
 
-    from cartcode.rules import all_rules
+    from cartcode.checker._registry import all_rules
 
     for spec in all_rules():
         doc = client.get(f"/v1/rules/{spec.id}").json()

@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cartcode.commands.serve_cmd import _is_loopback
-from cartcode.web.serverproc import running_server, serve_command
+from cartcode.cli._serve_cmd import _is_loopback
+from serverproc import running_server, serve_command
 
 
 def test_help_lists_the_options() -> None:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from cartcode import batch
-from cartcode.engine import check_results
+from cartcode.batch import _run as batch
+from cartcode.checker._engine import check_results
 
 ROOT = Path(__file__).resolve().parents[1]
 from shared_data import SHARED  # noqa: E402
@@ -126,7 +126,7 @@ def _final_bytes(out: Path) -> dict[str, bytes]:
 
 
 def _run_cli(args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cartcode.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "cartcode", *args], capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, cwd=ROOT, check=False)
 
 
@@ -187,13 +187,13 @@ def test_split_runs_give_the_same_output(tmp_path: Path, monkeypatch: pytest.Mon
     ],
 )
 def test_location_json_is_what_json_dumps_gives(loc: dict[str, object]) -> None:
-    from cartcode.batch_schema import _location_json
+    from cartcode.batch._rows import _location_json
 
     assert _location_json(loc) == json.dumps(loc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def test_the_fix_memo_key_covers_every_field_of_fix() -> None:
-    from cartcode.batch_schema import FIX_FIELDS
+    from cartcode.batch._rows import FIX_FIELDS
     from cartcode.findings import Fix
 
     assert tuple(Fix.model_fields) == FIX_FIELDS
@@ -203,7 +203,7 @@ def test_the_merge_process_never_imports_pandas() -> None:
     # pyarrow would import pandas (50 MB) on its first pa.array call; the merge process blocks it
     code = (
         "import sys\n"
-        "import cartcode.batch_arrow as b\n"
+        "import cartcode.batch._merge as b\n"
         "sys.meta_path.insert(0, b._NoPandas())\n"
         "t = b.table([['f'], [1], ['c'], ['checked'], [None], [0]], b.CLAIMS_SCHEMA)\n"
         "print(t.num_rows, 'pandas' in sys.modules)\n"
@@ -226,7 +226,7 @@ def test_cli_exit_codes_and_summary(tmp_path: Path) -> None:
 
 
 def test_findings_rows_serialise_as_the_contract_does() -> None:
-    from cartcode.batch_schema import finding_row, reference_row
+    from cartcode.batch._rows import finding_row, reference_row
 
     data = b"".join(synth837.generate(300, cart_fraction=0.1))
     findings = [f for r in check_results(data, filename="s.837") for f in r.findings]

@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 
 from cartcode.cli import main
-from cartcode.rules import all_rules
+from cartcode.checker._registry import all_rules
 from cartcode.schemas import load_schema
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "claims"

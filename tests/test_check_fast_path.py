@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cartcode.commands import check_cmd
+from cartcode.cli import _check_cmd as check_cmd
 
 ROOT = Path(__file__).resolve().parents[1]
 CART_837 = sorted((ROOT / "examples" / "x12").glob("*.x12"))

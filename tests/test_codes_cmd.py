@@ -8,13 +8,13 @@ import sys
 
 import pytest
 
-from cartcode.commands.codes_cmd import codes_answer
+from cartcode.cli._codes_cmd import codes_answer
 from cartcode.errors import InputError
 from cartcode.kb.loader import KB
 
 
 def cartcode(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cartcode.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "cartcode", *args], capture_output=True, text=True,
                           timeout=60, check=False)
 
 

@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from cartcode.engine import check_claim
+from cartcode.checker._engine import check_claim
 from cartcode.errors import InputError
 from cartcode.findings import Severity
 from cartcode.kb.loader import KB, load_kb
-from cartcode.readers import json_claims
-from cartcode.recommend import Answer, recommend
+from cartcode.formats import _json as json_claims
+from cartcode.recommender._recommend import Answer, recommend
 
 ERA_START = dt.date(2017, 8, 30)  # the first CAR-T approval: earlier switches are not CAR-T's
 PRINCIPAL_DX = "C83.38"

@@ -5,17 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from cartcode.kb.loader import KB
-from cartcode.rules import all_rules
-from cartcode.rules.docgen import render_markdown
+from cartcode.checker._registry import all_rules
+from cartcode.checker._docgen import render_markdown
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "rules.md"
 
 
 def test_rules_md_is_up_to_date(kb: KB) -> None:
     expected = render_markdown(kb)
-    assert DOC.exists(), "docs/rules.md is missing: python -m cartcode.rules.docgen > docs/rules.md"
+    assert DOC.exists(), "docs/rules.md is missing: python -m cartcode.checker._docgen > docs/rules.md"
     assert DOC.read_text(encoding="utf-8") == expected, (
-        "docs/rules.md is out of date: run `python -m cartcode.rules.docgen > docs/rules.md`"
+        "docs/rules.md is out of date: run `python -m cartcode.checker._docgen > docs/rules.md`"
     )
 
 

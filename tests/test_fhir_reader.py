@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
-from cartcode import engine
+from cartcode.checker import _engine as engine
 from cartcode.findings import CodeRef, Fix
 from cartcode.model import Claim, ClaimError
-from cartcode.readers import fhir, json_claims, read_claims
+from cartcode.formats import _json as json_claims
+from cartcode.formats import read_claims
+from cartcode.formats.fhir import _reader as fhir
 from shared_data import SHARED
 
 SHARED_FHIR = SHARED / "fhir"

@@ -10,11 +10,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from cartcode.engine import check_claim
+from cartcode.checker._engine import check_claim
 from cartcode.errors import InputError
 from cartcode.findings import CodeRef, Fix
 from cartcode.model import Claim, ClaimError
-from cartcode.readers import json_claims, read_claims
+from cartcode.formats import _json as json_claims, read_claims
 from cartcode.schemas import load_schema
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "claims"
@@ -145,8 +145,8 @@ def test_examples_validate_against_the_claim_schema() -> None:
 
 
 def test_rule_case_claims_validate_against_the_claim_schema() -> None:
-    from cartcode.rules import all_rules
-    from cartcode.rules.cases import load_cases
+    from cartcode.checker._registry import all_rules
+    from cartcode.checker._cases import load_cases
 
     schema = load_schema("claim")
     for spec in all_rules():

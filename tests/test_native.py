@@ -16,7 +16,7 @@ import pytest
 from bench import synth837
 from tests.shared_data import SHARED
 
-import cartcode.native as native
+import cartcode._native as native
 
 ROOT = Path(__file__).resolve().parents[1]
 DIGESTS = {m: f"digest-{m}" for m in native.MODULES}
@@ -37,9 +37,9 @@ def test_decide_uses_a_build_that_matches_every_source() -> None:
         (stamp(), True, "CARTCODE_PURE=1"),
         (None, False, "no compiled build"),
         (stamp(tag=".cpython-312-x86_64-linux-gnu.so"), False, "compiled for .cpython-312"),
-        (stamp(modules={**DIGESTS, "cartcode.engine": "old"}), False, "source changed since the compiled build: "
-         "cartcode.engine"),
-        (stamp(modules={m: d for m, d in DIGESTS.items() if m != "cartcode.engine"}), False, "other modules"),
+        (stamp(modules={**DIGESTS, "cartcode.checker._engine": "old"}), False, "source changed since the compiled build: "
+         "cartcode.checker._engine"),
+        (stamp(modules={m: d for m, d in DIGESTS.items() if m != "cartcode.checker._engine"}), False, "other modules"),
     ],
 )
 def test_decide_falls_back_to_source(given: dict[str, object] | None, pure_env: bool, reason: str) -> None:
@@ -51,7 +51,7 @@ def test_decide_falls_back_to_source(given: dict[str, object] | None, pure_env: 
 def test_the_test_run_uses_the_compiled_build() -> None:
     # the test command builds it; if this fails the other tests ran from source only
     assert native.STATUS.compiled, f"{native.STATUS.reason}: run .venv/bin/python scripts/build_native.py"
-    import cartcode.readers.x12 as x12
+    import cartcode.formats.x12._reader as x12
 
     assert Path(x12.__file__).suffix in (".so", ".pyd")
 
@@ -67,8 +67,8 @@ def _run(code: str, pure: bool) -> str:
 
 def test_source_run_loads_every_listed_module_from_its_py_file() -> None:
     code = (
-        "import importlib, json, cartcode.native as n\n"
-        "from cartcode.readers import fastbuild\n"
+        "import importlib, json, cartcode._native as n\n"
+        "from cartcode.formats import _fastbuild as fastbuild\n"
         "files = {m: importlib.import_module(m).__file__ for m in n.MODULES}\n"
         "try:\n"
         "    importlib.import_module('cartcode._modelnew')\n"
@@ -89,7 +89,7 @@ def test_source_run_loads_every_listed_module_from_its_py_file() -> None:
 
 def test_the_c_model_builder_makes_the_same_models_as_the_python_one() -> None:
     from cartcode.model import Claim, ClaimSource, Coded, Location
-    from cartcode.readers import fastbuild
+    from cartcode.formats import _fastbuild as fastbuild
 
     assert fastbuild.new_model is not fastbuild._new_model_py  # the compiled build is in use
     loc = {"file": "f", "path": None, "segment": 3, "line": 3, "loop": "2300", "segment_id": "CLM",
@@ -115,7 +115,7 @@ def test_the_c_location_builder_makes_the_same_locations_as_the_python_one() -> 
     import pickle
 
     from cartcode.model import Location
-    from cartcode.readers import fastbuild
+    from cartcode.formats import _fastbuild as fastbuild
 
     assert fastbuild.new_location is not fastbuild._new_location_py  # the compiled build is in use
     made = []
@@ -142,8 +142,8 @@ def test_compiled_and_source_give_the_same_answers(tmp_path: Path) -> None:
     files.append(str(synth))
     code = (
         "import json, sys\n"
-        "from cartcode.engine import check_files\n"
-        "from cartcode.batch import iter_columns\n"
+        "from cartcode.checker._engine import check_files\n"
+        "from cartcode.batch._run import iter_columns\n"
         "from pathlib import Path\n"
         f"files = {files!r}\n"
         "report = check_files(files)\n"

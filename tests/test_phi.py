@@ -15,8 +15,8 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from cartcode.api import create_app
-from cartcode.web.serverproc import ServerProcess, running_server
+from cartcode.server._app import create_app
+from serverproc import ServerProcess, running_server
 
 SURNAME = "CANARYSURNAMEQX"
 GIVEN = "CANARYGIVENQX"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cartcode.prefilter import (
+from cartcode.formats.x12._prefilter import (
     EXCLUDED_SYSTEMS,
     QUALIFIED,
     TOKEN_SYSTEMS,
@@ -149,7 +149,7 @@ def test_match_starts_is_finditer() -> None:
 def test_the_first_two_bytes_of_a_branch_come_from_re_s_own_parse() -> None:
     """_first_pairs: every pair a match can start with (a superset), or None when a match could
     be shorter than two bytes or the pattern has inline flags."""
-    from cartcode.prefilter import _first_pairs
+    from cartcode.formats.x12._prefilter import _first_pairs
 
     def pairs(pattern: bytes) -> set[bytes] | None:
         found = _first_pairs(pattern)
@@ -169,7 +169,7 @@ def test_the_x12_prefilter_is_scanned_by_byte_pairs() -> None:
     emulation of pair_starts agree on random bytes."""
     import random
 
-    from cartcode import prefilter
+    from cartcode.formats.x12 import _prefilter as prefilter
 
     firsts, bitmap, _ = prefilter._PAIRS[bundled_x12_pattern()]
     assert bundled_pattern() not in prefilter._PAIRS

@@ -8,10 +8,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from cartcode.encounter import Encounter, parse_encounter
+from cartcode.recommender._encounter import Encounter, parse_encounter
 from cartcode.errors import InputError
 from cartcode.kb.loader import KB
-from cartcode.recommend import Answer, CodeItem, PaymentItem, fiscal_year, recommend
+from cartcode.recommender._recommend import Answer, CodeItem, PaymentItem, fiscal_year, recommend
 from cartcode.schemas import load_schema
 
 

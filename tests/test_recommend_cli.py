@@ -13,7 +13,7 @@ from cartcode.schemas import load_schema
 
 
 def cartcode(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cartcode.cli", *args], input=stdin, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "cartcode", *args], input=stdin, capture_output=True,
                           text=True, timeout=60, check=False)
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from cartcode.errors import InputError
 from cartcode.kb.loader import load_kb
-from cartcode.recommend import recommend
+from cartcode.recommender._recommend import recommend
 from cartcode.schemas import load_schema
 
 KB = load_kb()

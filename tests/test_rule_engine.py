@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cartcode import engine
+from cartcode.checker import _engine as engine
 from cartcode.findings import Finding, Report
 from cartcode.kb.loader import KB
 from cartcode.model import Claim, ClaimSource, InputNote, Location
-from cartcode.readers import json_claims
+from cartcode.formats import _json as json_claims
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "claims"
 
@@ -101,9 +101,9 @@ def test_report_round_trips_through_json(kb: KB) -> None:
 
 
 def test_the_fast_shape_check_agrees_with_codeformat(kb: KB) -> None:
-    from cartcode.codeformat import is_well_formed
+    from cartcode._codeformat import is_well_formed
     from cartcode.model import Claim, ClaimSource, Coded, Line
-    from cartcode.rules.codes import cart001_malformed_code as c001
+    from cartcode.checker.rules.codes import cart001_malformed_code as c001
 
     samples = {row.code for row in kb.codes} | {
         "XW043NO", "3822", "Z006", "Z00.", "Z00.12345", "0874 ", "87", "K", "KXX", "Q20541", "W2041", "0540X", "38228",
@@ -136,8 +136,8 @@ def test_the_fast_shape_check_agrees_with_codeformat(kb: KB) -> None:
 from hypothesis import given, settings  # noqa: E402
 
 from cartcode.kb.loader import load_kb  # noqa: E402
-from cartcode.rules import all_rules  # noqa: E402
-from cartcode.rules.context import Ctx, build_finding, index_for  # noqa: E402
+from cartcode.checker._registry import all_rules  # noqa: E402
+from cartcode.checker._context import Ctx, build_finding, index_for  # noqa: E402
 from test_json_claims import _car_t_claim  # noqa: E402
 
 
@@ -156,7 +156,7 @@ def test_trigger_gating_never_hides_a_finding(data: dict[str, object]) -> None:
 
 
 def test_location_dict_is_location_as_dict() -> None:
-    from cartcode.rules.context import location_dict
+    from cartcode.checker._context import location_dict
 
     for loc in (Location(file="f", path="$.lines[0].code"), Location(segment=12, loop="2400", element="SV202-2"),
                 Location(), None):

@@ -6,9 +6,9 @@ import re
 from collections import Counter
 
 from cartcode.kb.loader import KB
-from cartcode.rules import DOC_HEADINGS, all_rules, get_rule, select_rules
-from cartcode.rules.cases import load_cases
-from cartcode.rules.docgen import load_coverage
+from cartcode.checker._registry import DOC_HEADINGS, all_rules, get_rule, select_rules
+from cartcode.checker._cases import load_cases
+from cartcode.checker._docgen import load_coverage
 
 RULES = all_rules()
 
@@ -84,7 +84,7 @@ def test_lookup_and_selection() -> None:
 
 
 def test_rules_find_their_codes_in_the_kb_by_role(kb: KB) -> None:
-    from cartcode.rules.context import index_for
+    from cartcode.checker._context import index_for
 
     k = index_for(kb).k
     # the seed's and facts.md's codes, found through the KB's roles rather than written in the rules
@@ -98,7 +98,7 @@ def test_rules_find_their_codes_in_the_kb_by_role(kb: KB) -> None:
 
 
 def test_rule_triggers_are_known() -> None:
-    from cartcode.rules.context import TRIGGERS
+    from cartcode.checker._context import TRIGGERS
 
     for spec in RULES:
         assert spec.needs <= TRIGGERS and spec.unless <= TRIGGERS, (spec.id, spec.needs, spec.unless)

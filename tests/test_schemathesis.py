@@ -25,8 +25,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from cartcode.api import create_app
-from cartcode.web.serverproc import running_server
+from cartcode.server._app import create_app
+from serverproc import running_server
 
 TOKEN = "schemathesis-token"
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from cartcode.kb.loader import KB
-from cartcode.recommend import Answer, recommend
+from cartcode.recommender._recommend import Answer, recommend
 
 SEED = "astct-2025-04"
 # A date inside the seed's period for every product (Aucatzyl's code starts FY2025).

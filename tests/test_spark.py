@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pyspark  # noqa: F401  # the [spark] extra (setup.sh --test): missing -> fail, never skip
 import pytest
 
-from cartcode import batch
+from cartcode.batch import _run as batch
 
 ROOT = Path(__file__).resolve().parents[1]
 from shared_data import SHARED  # noqa: E402
@@ -60,7 +60,7 @@ def test_spark_local_mode_equals_the_local_batch(mixed: Path, tmp_path: Path) ->
 def test_check_dataframe_rows_equal_batch_rows(mixed: Path, tmp_path: Path) -> None:
     from pyspark.sql import SparkSession
 
-    from cartcode.spark import check_dataframe
+    from cartcode.batch.spark import check_dataframe
 
     path = mixed / "c.json"
     batch.run([str(path)], tmp_path / "local", progress=False)

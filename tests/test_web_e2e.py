@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from cartcode.kb.loader import KB
-from cartcode.recommend import recommend
-from cartcode.web.serverproc import ServerProcess, running_server
+from cartcode.recommender._recommend import recommend
+from serverproc import ServerProcess, running_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

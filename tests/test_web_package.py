@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from cartcode.api import create_app, static_dir
+from cartcode.server._app import create_app, static_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSETS = ("index.html", "app.js", "style.css")

@@ -7,10 +7,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from cartcode.codeformat import normalise
+from cartcode._codeformat import normalise
 from cartcode.model import Coded, Diagnosis, Location
-from cartcode.readers import x12_claim as xc
-from cartcode.readers.fastbuild import construct, construct_from, location
+from cartcode.formats.x12 import _claim as xc
+from cartcode.formats._fastbuild import construct, construct_from, location
 
 
 def _same(a: object, b: object) -> None:
@@ -63,7 +63,7 @@ def test_the_claim_builder_is_construct() -> None:
     from pathlib import Path
 
     from cartcode.model import Claim
-    from cartcode.readers import x12
+    from cartcode.formats.x12 import _reader as x12
     from shared_data import SHARED
 
     files = [p for kind in ("institutional", "professional") for p in sorted((SHARED / "x12" / kind).iterdir())]
@@ -87,7 +87,7 @@ def test_attribute_reads_of_models_behave_as_pydantic_s() -> None:
     way a missing attribute raises AttributeError with pydantic's message."""
     from cartcode.findings import Finding
     from cartcode.model import Claim, ClaimSource
-    from cartcode.readers import fastbuild
+    from cartcode.formats import _fastbuild as fastbuild
 
     if fastbuild._C is not None:  # the compiled build (test_native fails a test run without it)
         assert Claim in fastbuild.PLAIN_ATTRIBUTE_READS and Finding in fastbuild.PLAIN_ATTRIBUTE_READS

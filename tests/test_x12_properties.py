@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cartcode.model import Claim, ClaimError
-from cartcode.readers import x12
+from cartcode.formats.x12 import _reader as x12
 from shared_data import SHARED
 
 SHARED_X12 = SHARED / "x12"
@@ -213,7 +213,7 @@ def _reference_bad_segment(d: x12.Delimiters) -> re.Pattern[bytes]:
 def test_the_bad_segment_pattern_finds_what_the_plain_one_finds(data: bytes, a: int, b: int) -> None:
     """The reader's bad-segment pattern (possessive quantifiers) and its search loop find the
     matches the plain pattern's finditer finds, over any range."""
-    from cartcode.readers.x12_tokenizer import Delimiters
+    from cartcode.formats.x12._tokenizer import Delimiters
 
     d = Delimiters(data[3:4], data[104:105], None, data[105:106])
     fast, plain = x12._patterns(d).bad_segment, _reference_bad_segment(d)

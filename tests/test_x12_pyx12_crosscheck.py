@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from cartcode.model import Claim
-from cartcode.readers import x12
-from cartcode.readers.x12_strict import _retarget
+from cartcode.formats.x12 import _reader as x12
+from cartcode.formats.x12._strict import _retarget
 from shared_data import SHARED
 
 SHARED_X12 = SHARED / "x12"

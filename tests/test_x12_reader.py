@@ -13,7 +13,8 @@ import pytest
 
 from cartcode.findings import CodeRef, Fix
 from cartcode.model import Claim, ClaimError
-from cartcode.readers import read_claims, x12
+from cartcode.formats import read_claims
+from cartcode.formats.x12 import _reader as x12
 from shared_data import SHARED
 
 SHARED_X12 = SHARED / "x12"

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from cartcode.findings import Severity
-from cartcode.readers.x12_strict import validate
+from cartcode.formats.x12._strict import validate
 from shared_data import SHARED
 
 SHARED_X12 = SHARED / "x12"
@@ -54,7 +54,7 @@ def test_unreadable_file_is_a_finding() -> None:
 def test_check_strict_on_the_command_line() -> None:
     path = FIXTURES / "cart-837i-outpatient.edi"
     run = subprocess.run(
-        [sys.executable, "-m", "cartcode.cli", "check", "--strict", "--format", "json", str(path)],
+        [sys.executable, "-m", "cartcode", "check", "--strict", "--format", "json", str(path)],
         capture_output=True,
         text=True,
         check=False,
@@ -64,7 +64,7 @@ def test_check_strict_on_the_command_line() -> None:
     rules = [f["rule"] for c in report["claims"] for f in c["findings"]]
     assert "X12-STRICT" in rules and "CART101" in rules
     plain = subprocess.run(
-        [sys.executable, "-m", "cartcode.cli", "check", "--format", "json", str(path)],
+        [sys.executable, "-m", "cartcode", "check", "--format", "json", str(path)],
         capture_output=True,
         text=True,
         check=False,

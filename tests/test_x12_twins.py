@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from cartcode import engine
+from cartcode.checker import _engine as engine
 from cartcode.findings import CodeRef, Fix
 from cartcode.model import Claim
-from cartcode.readers import json_claims, x12
+from cartcode.formats import _json as json_claims
+from cartcode.formats.x12 import _reader as x12
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "x12"
 PAIRS = sorted(p for p in FIXTURES.iterdir() if p.name.startswith("cart-") and p.suffix in (".x12", ".edi"))

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 # First: decides whether the compiled (mypyc) modules or their sources are imported.
-from cartcode import native as _native  # noqa: F401
+from cartcode import _native as _native  # noqa: F401
 
 __all__ = [
     "Claim",
@@ -33,18 +33,18 @@ _LAZY = {
     "Report": ("cartcode.findings", "Report"),
     "InputError": ("cartcode.errors", "InputError"),
     "load_kb": ("cartcode.kb.loader", "load_kb"),
-    "recommend": ("cartcode.recommend", "recommend"),
-    "check": ("cartcode.engine", "check"),
-    "check_claim": ("cartcode.engine", "check_claim"),
+    "recommend": ("cartcode.recommender._recommend", "recommend"),
+    "check": ("cartcode.checker._engine", "check"),
+    "check_claim": ("cartcode.checker._engine", "check_claim"),
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from cartcode.engine import check, check_claim
+    from cartcode.checker._engine import check, check_claim
     from cartcode.errors import InputError
     from cartcode.findings import Finding, Report
     from cartcode.kb.loader import load_kb
     from cartcode.model import Claim
-    from cartcode.recommend import recommend
+    from cartcode.recommender._recommend import recommend
 
 
 def __getattr__(name: str) -> Any:

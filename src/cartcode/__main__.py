@@ -1,0 +1,5 @@
+"""`python -m cartcode`: the command line."""
+
+from cartcode.cli import main
+
+main()

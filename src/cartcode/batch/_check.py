@@ -1,0 +1,286 @@
+"""Check one input (or one range of one) into output columns: the code batch, spark and the
+big-file path of `check` share.
+
+Results come out in chunks of at most ``CHUNK`` claims so memory stays flat whatever the input
+size. Every claim read gives exactly one claims row (checked or failed), in input order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO, Final
+
+from cartcode.batch._inputs import InputKind, iter_lines, open_input, read_all
+from cartcode.batch._rows import Columns, finding_row
+from cartcode.formats.x12._stream import SUPPORTS_SKIPPED, Range, is_cleared, read_stream
+from cartcode.checker._engine import check_claim
+from cartcode.findings import ClaimResult, Finding
+from cartcode.kb.loader import KB
+from cartcode.model import Claim, ClaimError, ClaimSource
+
+CHUNK: Final = 16_384
+
+
+def result_of(item: Claim | ClaimError, kb: KB) -> ClaimResult:
+    if isinstance(item, ClaimError):
+        return ClaimResult(id=item.id, source=item.source, status="failed", error=item.error)
+    return ClaimResult(id=item.id, source=item.source, status="checked", findings=check_claim(item, kb))
+
+
+def columns_of(items: Iterable[Any], label: str, kb: KB, *, index_base: int = 0) -> Iterator[Columns]:
+    """Chunks of output columns for reader items (Claim or ClaimError; a claim the pre-filter
+    cleared is checked with no findings without running the rules).
+
+    `index_base` is added to every claim index (NDJSON lines and file ranges count from 0)."""
+    edition = kb.edition
+    cols = Columns()
+    # local bindings: this loop runs once per claim of the batch
+    c_file, c_index, c_id, c_status = cols.file, cols.index, cols.claim_id, cols.status
+    c_error, c_count = cols.error, cols.finding_count
+    for item in items:
+        if is_cleared(item):
+            c_file.append(label)
+            c_index.append(item.source.index + index_base)
+            c_id.append(item.id)
+            c_status.append("checked")
+            c_error.append(None)
+            c_count.append(0)
+        else:
+            result = result_of(item, kb)
+            if index_base:
+                result.source = ClaimSource(file=result.source.file, index=result.source.index + index_base)
+            cols.add_result(label, result, edition)
+        if len(c_index) >= CHUNK:
+            yield cols
+            cols = Columns()
+            c_file, c_index, c_id, c_status = cols.file, cols.index, cols.claim_id, cols.status
+            c_error, c_count = cols.error, cols.finding_count
+    if len(cols):
+        yield cols
+
+
+class _Chunk:
+    """One chunk of rows, built for the common case: a cleared claim costs two list appends;
+    the constant columns (file, status, error, finding count) are filled in when it is full."""
+
+    __slots__ = ("findings", "ids", "idx", "label", "special")
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.idx: list[int] = []
+        self.ids: list[str | None] = []
+        self.special: dict[int, tuple[str, str | None, int]] = {}  # position -> status, error, count
+        self.findings: list[dict[str, Any]] = []
+
+    def add(self, item: Claim | ClaimError, index: int, kb: KB) -> None:
+        """A claim read in full (checked by the rules) or a claim that failed."""
+        position = len(self.idx)
+        self.idx.append(index)
+        self.ids.append(item.id)
+        if isinstance(item, ClaimError):
+            self.special[position] = ("failed", item.error, 0)
+            return
+        findings = check_claim(item, kb)
+        self.special[position] = ("checked", None, len(findings))
+        for finding in findings:
+            self.findings.append(finding_row(self.label, index, item.id, finding, kb.edition))
+
+    def columns(self) -> Columns:
+        n = len(self.idx)
+        status, count = ["checked"] * n, [0] * n
+        error: list[str | None] = [None] * n
+        for pos, (st, err, cnt) in self.special.items():
+            status[pos], error[pos], count[pos] = st, err, cnt
+        return Columns(file=[self.label] * n, index=self.idx, claim_id=self.ids, status=status, error=error,
+                       finding_count=count, findings=self.findings)
+
+
+def x12_columns(
+    stream: BinaryIO, label: str, kb: KB, prefilter: re.Pattern[bytes], *, rng: Range | None = None,
+    index_base: int = 0,
+) -> Iterator[Columns]:
+    """Output columns for an X12 stream: cleared claims arrive through the reader's `skipped`
+    callback straight into the columns (no object per claim), the others as items, in order."""
+    if not SUPPORTS_SKIPPED:
+        yield from columns_of(read_stream(stream, label, prefilter, rng=rng), label, kb, index_base=index_base)
+        return
+    done: list[_Chunk] = []
+    chunk = _Chunk(label)
+    idx_append, ids_append = chunk.idx.append, chunk.ids.append
+
+    def skipped(index: int, claim_id: str) -> None:
+        nonlocal chunk, idx_append, ids_append
+        idx_append(index + index_base)
+        ids_append(claim_id)
+        if len(chunk.idx) >= CHUNK:
+            done.append(chunk)
+            chunk = _Chunk(label)
+            idx_append, ids_append = chunk.idx.append, chunk.ids.append
+
+    def skipped_many(index: int, claim_ids: list[str]) -> None:
+        # `skipped` for each of a run, in bulk: same rows, same chunk boundaries
+        nonlocal chunk, idx_append, ids_append
+        pos, n = 0, len(claim_ids)
+        while pos < n:
+            take = min(CHUNK - len(chunk.idx), n - pos)
+            first = index + pos + index_base
+            chunk.idx.extend(range(first, first + take))
+            chunk.ids.extend(claim_ids[pos : pos + take] if pos or take < n else claim_ids)
+            pos += take
+            if len(chunk.idx) >= CHUNK:
+                done.append(chunk)
+                chunk = _Chunk(label)
+                idx_append, ids_append = chunk.idx.append, chunk.ids.append
+
+    try:
+        for item in read_stream(stream, label, prefilter, rng=rng, skipped=skipped, skipped_many=skipped_many):
+            if is_cleared(item):
+                skipped(item.source.index, str(item.id))  # a reader without the callback yields minimal claims
+            else:
+                chunk.add(item, item.source.index + index_base, kb)
+                if len(chunk.idx) >= CHUNK:
+                    done.append(chunk)
+                    chunk = _Chunk(label)
+                    idx_append, ids_append = chunk.idx.append, chunk.ids.append
+            if done:
+                for full in done:
+                    yield full.columns()
+                done.clear()
+    except (OSError, EOFError):
+        # a damaged input (truncated gzip): the claims read before the damage are kept, then the
+        # caller reports the damage as a failed row after them
+        for full in done:
+            yield full.columns()
+        if chunk.idx:
+            yield chunk.columns()
+        raise
+    for full in done:
+        yield full.columns()
+    if chunk.idx:
+        yield chunk.columns()
+
+
+def _relined(result: ClaimResult, line: int, index: int) -> ClaimResult:
+    """An NDJSON line's result: its claim index in the file and its line in every location."""
+    findings = [
+        Finding.model_validate({**f.model_dump(), "location": {**f.location, "line": line}}) for f in result.findings
+    ]
+    error = f"line {line}: {result.error}" if result.error else None
+    return ClaimResult(id=result.id, source=ClaimSource(file=result.source.file, index=index), status=result.status,
+                       error=error, findings=findings)
+
+
+def _ndjson_results(lines: Iterable[tuple[int, bytes]], label: str, kb: KB) -> Iterator[ClaimResult]:
+    from cartcode.errors import InputError
+    from cartcode.formats import read_claims
+
+    index = 0
+    for number, line in lines:
+        try:
+            items = list(read_claims(line, label))
+        except InputError as exc:  # one broken line fails alone, as a broken claim does
+            yield ClaimResult(id=None, source=ClaimSource(file=label, index=index), status="failed",
+                              error=f"line {number}: {exc}")
+            index += 1
+            continue
+        for item in items:
+            yield _relined(result_of(item, kb), number, index)
+            index += 1
+
+
+def _results_columns(results: Iterable[ClaimResult], label: str, kb: KB) -> Iterator[Columns]:
+    cols = Columns()
+    try:
+        for result in results:
+            cols.add_result(label, result, kb.edition)
+            if len(cols) >= CHUNK:
+                yield cols
+                cols = Columns()
+    except (OSError, EOFError):
+        if len(cols):  # the lines read before a damaged input's error are kept
+            yield cols
+        raise
+    if len(cols):
+        yield cols
+
+
+def check_input(
+    path: Path,
+    label: str,
+    kind: InputKind,
+    kb: KB,
+    prefilter: re.Pattern[bytes],
+    *,
+    rng: Range | None = None,
+) -> Iterator[Columns]:
+    """Output columns for one input file (or one range of a plain X12 file), streamed.
+
+    An input that cannot be read at all (not JSON, truncated gzip) is not an exception here: it
+    becomes one `failed` row after the claims read before the problem, so a batch goes on and
+    the problem stays visible in the claims table."""
+    import gzip
+
+    from cartcode.errors import InputError
+
+    seen = 0
+    try:
+        if kind == "unreadable":
+            read_all(path)  # raises the InputError that names the problem
+        for cols in _check_input(path, label, kind, kb, prefilter, rng=rng):
+            seen += len(cols)
+            yield cols
+    except (InputError, OSError, EOFError, gzip.BadGzipFile) as exc:
+        message = str(exc) if isinstance(exc, InputError) else f"{label}: cannot read the file: {exc}"
+        cols = Columns()
+        cols.add_result(label, ClaimResult(id=None, source=ClaimSource(file=label, index=seen), status="failed",
+                                           error=message), kb.edition)
+        yield cols
+
+
+def _check_input(
+    path: Path,
+    label: str,
+    kind: InputKind,
+    kb: KB,
+    prefilter: re.Pattern[bytes],
+    *,
+    rng: Range | None = None,
+) -> Iterator[Columns]:
+    """Output columns for one input file (or one range of a plain X12 file), streamed."""
+    if kind == "empty":
+        return
+    if kind == "x12":
+        with open_input(path) as handle:
+            if rng is not None:
+                handle.seek(rng.start)
+            yield from x12_columns(handle, label, kb, prefilter, rng=rng)
+        return
+    if kind in ("jsonl", "fhir-ndjson"):
+        yield from _results_columns(_ndjson_results(iter_lines(path), label, kb), label, kb)
+        return
+    from cartcode.formats import read_claims
+
+    yield from columns_of(read_claims(read_all(path), label), label, kb)
+
+
+def check_bytes(data: bytes, label: str, kb: KB, prefilter: re.Pattern[bytes]) -> Iterator[Columns]:
+    """Output columns for one input held in memory (spark rows, `check` on big files)."""
+    import io
+
+    from cartcode.batch._inputs import sniff_bytes
+
+    kind = sniff_bytes(data)
+    if kind == "empty":
+        return
+    if kind == "x12":
+        yield from x12_columns(io.BytesIO(data), label, kb, prefilter)
+        return
+    if kind in ("jsonl", "fhir-ndjson"):
+        lines = ((n, line) for n, line in enumerate(data.splitlines(keepends=True), start=1) if line.strip())
+        yield from _results_columns(_ndjson_results(lines, label, kb), label, kb)
+        return
+    from cartcode.formats import read_claims
+
+    yield from columns_of(read_claims(data, label), label, kb)

@@ -1,0 +1,425 @@
+"""`cartcode batch`: check many and large inputs into Parquet and CSV, resumably.
+
+Layout of ``--out DIR``::
+
+    findings.parquet  findings.csv   one row per finding (batch_schema.FINDINGS_COLUMNS)
+    claims.parquet    claims.csv     one row per claim read, checked or failed (CLAIMS_COLUMNS)
+    summary.json                     counts, findings by rule and severity, KB edition, inputs
+    manifest.json                    the units of work already done (for resume)
+    parts/                           each unit's own results
+
+A unit is one input file, or one range of a big plain X12 file cut at interchange boundaries.
+Each unit writes its part files under a hidden temporary name and renames them when complete
+(rename is atomic), then the coordinator records it in the manifest (also written, then
+renamed). A rerun skips the units the manifest holds (same file size and mtime, same KB
+edition) and merges every part, in input order, into the final files, which are again written
+under temporary names and renamed: an interrupted run never leaves a half-written file visible,
+and the final files are the same bytes as an uninterrupted run's.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from cartcode.batch._inputs import GZIP_MAGIC, InputFile, InputKind, expand, sniff
+from cartcode.batch._rows import Columns
+from cartcode.formats.x12._stream import Range, plan_ranges
+from cartcode.errors import InputError
+from cartcode.findings import ClaimResult
+
+Engine = Literal["local", "spark"]
+MANIFEST = "manifest.json"
+MANIFEST_VERSION = 2  # bump when the part files' format changes: older parts are then redone
+OUTPUTS = ("findings.parquet", "findings.csv", "claims.parquet", "claims.csv", "summary.json")
+RANGE_BYTES = 128 << 20  # a plain X12 file bigger than this is cut into ranges of about this size
+MIN_SPLIT_BYTES = 16 << 20  # with --jobs N, files bigger than this are cut into at least N ranges
+CRASH_ENV = "CARTCODE_BATCH_CRASH_AFTER"  # test hook: SIGKILL the run after N units are recorded
+
+
+@dataclass(frozen=True)
+class Unit:
+    input: InputFile
+    kind: InputKind
+    part: int = 0
+    rng: Range | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.input.key}.{self.part:04d}"
+
+    @property
+    def size(self) -> int:
+        return self.rng.end - self.rng.start if self.rng is not None else self.input.size
+
+    def manifest_entry(self) -> dict[str, Any]:
+        return {
+            "file": self.input.label,
+            "fingerprint": self.input.fingerprint,
+            "range": [self.rng.start, self.rng.end] if self.rng is not None else None,
+        }
+
+
+@dataclass
+class Stats:
+    claims: int = 0
+    checked: int = 0
+    failed: int = 0
+    findings: int = 0
+    by_rule: Counter[str] = field(default_factory=Counter)
+    by_severity: Counter[str] = field(default_factory=Counter)
+
+    def add(self, cols: Columns) -> None:
+        self.claims += len(cols)
+        failed = cols.status.count("failed")
+        self.failed += failed
+        self.checked += len(cols) - failed
+        self.findings += len(cols.findings)
+        for row in cols.findings:
+            self.by_rule[row["rule"]] += 1
+            self.by_severity[row["severity"]] += 1
+
+    def merge(self, other: Stats) -> None:
+        self.claims += other.claims
+        self.checked += other.checked
+        self.failed += other.failed
+        self.findings += other.findings
+        self.by_rule.update(other.by_rule)
+        self.by_severity.update(other.by_severity)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "claims": self.claims,
+            "checked": self.checked,
+            "failed": self.failed,
+            "findings": self.findings,
+            "by_rule": dict(sorted(self.by_rule.items())),
+            "by_severity": dict(sorted(self.by_severity.items())),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Stats:
+        return cls(
+            claims=data["claims"], checked=data["checked"], failed=data["failed"], findings=data["findings"],
+            by_rule=Counter(data["by_rule"]), by_severity=Counter(data["by_severity"]),
+        )
+
+
+# -- atomic files ------------------------------------------------------------------------------
+def _tmp(path: Path) -> Path:
+    # hidden and unique per process: a killed run leaves at most a dot-file, never a real name
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    tmp = _tmp(path)
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _clean_stale_tmp(directory: Path) -> None:
+    if directory.is_dir():
+        for p in directory.glob(".*.tmp-*"):
+            p.unlink(missing_ok=True)
+
+
+# -- planning ----------------------------------------------------------------------------------
+def _is_gzip(path: Path) -> bool:
+    with path.open("rb") as fh:
+        return fh.read(2) == GZIP_MAGIC
+
+
+def plan(files: Sequence[InputFile], jobs: int) -> list[Unit]:
+    """The units of work, in input order: one per file, several for a big plain X12 file."""
+    units: list[Unit] = []
+    for f in files:
+        try:
+            kind = sniff(f.path)
+        except InputError:
+            kind = "unreadable"  # reported as one failed row when the unit runs; the batch goes on
+        parts = 1
+        if kind == "x12" and not _is_gzip(f.path):
+            parts = math.ceil(f.size / RANGE_BYTES)
+            if jobs > 1 and f.size >= MIN_SPLIT_BYTES:
+                parts = max(parts, jobs)
+        if parts > 1:
+            with f.path.open("rb") as fh:
+                ranges = plan_ranges(fh, f.size, parts)
+            if len(ranges) > 1:
+                units.extend(Unit(f, kind, i, r) for i, r in enumerate(ranges))
+                continue
+        units.append(Unit(f, kind))
+    return units
+
+
+# -- one unit ----------------------------------------------------------------------------------
+def _part_paths(parts: Path, unit: Unit) -> tuple[Path, Path]:
+    """The unit's rows (marshal chunks, see Columns.dump) and its stats (JSON)."""
+    return (parts / f"{unit.key}.rows", parts / f"{unit.key}.json")
+
+
+def write_part(parts: Path, unit: Unit, chunks: Iterable[Columns]) -> dict[str, Any]:
+    """Write one unit's part files atomically; returns its manifest entry."""
+    rows_path, stats_path = _part_paths(parts, unit)
+    rows_tmp = _tmp(rows_path)
+    stats = Stats()
+    try:
+        with rows_tmp.open("wb") as handle:
+            for cols in chunks:
+                cols.dump(handle)
+                stats.add(cols)
+    except BaseException:
+        rows_tmp.unlink(missing_ok=True)
+        raise
+    os.replace(rows_tmp, rows_path)
+    data = {**unit.manifest_entry(), "stats": stats.to_json()}
+    write_json_atomic(stats_path, data)
+    return data
+
+
+def process_unit(unit: Unit, out: Path) -> dict[str, Any]:
+    """Check one unit and write its part files (atomically). Runs in a worker process."""
+    from cartcode.batch._check import check_input
+    from cartcode.kb.loader import load_kb
+    from cartcode.formats.x12._prefilter import bundled_x12_pattern
+
+    kb = load_kb()
+    pattern = bundled_x12_pattern()  # only X12 inputs use the pre-filter
+    chunks = check_input(unit.input.path, unit.input.label, unit.kind, kb, pattern, rng=unit.rng)
+    return write_part(out / "parts", unit, chunks)
+
+
+# -- manifest ----------------------------------------------------------------------------------
+def _load_manifest(out: Path, edition: str) -> dict[str, Any]:
+    path = out / MANIFEST
+    fresh: dict[str, Any] = {"version": MANIFEST_VERSION, "kb_edition": edition, "units": {}}
+    if not path.exists():
+        return fresh
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return fresh  # unreadable manifest: redo everything (parts are rewritten atomically)
+    if (not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION or data.get("kb_edition") != edition
+            or not isinstance(data.get("units"), dict)):
+        return fresh
+    return data
+
+
+def _done(manifest: dict[str, Any], unit: Unit, parts: Path) -> bool:
+    entry = manifest["units"].get(unit.key)
+    if not isinstance(entry, dict):
+        return False
+    if {k: entry.get(k) for k in ("file", "fingerprint", "range")} != unit.manifest_entry():
+        return False
+    return all(p.exists() for p in _part_paths(parts, unit))
+
+
+# -- merge -------------------------------------------------------------------------------------
+IN_PROCESS_MERGE_ROWS = 250_000  # below this many claims, merging here beats starting a process
+
+
+def merge_files(out: Path, sources: Sequence[tuple[Path, int]], rows: int) -> None:
+    """Run the Arrow merge (cartcode.batch._merge). For big outputs in a process of its own, so
+    the checking process never holds pyarrow (see batch_arrow's docstring); small outputs are
+    merged here, where the ~0.5 s a new process with pyarrow costs would dominate. Same code,
+    same bytes either way."""
+    if rows < IN_PROCESS_MERGE_ROWS:
+        from cartcode.batch._merge import merge_parts
+
+        merge_parts(out, [(str(p), b) for p, b in sources])
+        return
+    plan = json.dumps({"out": str(out), "sources": [(str(p), b) for p, b in sources]})
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_src_dir(), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run([sys.executable, "-m", "cartcode.batch._merge"], input=plan, text=True,
+                          capture_output=True, env=env, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"writing the merged files failed: {proc.stderr.strip()[-2000:]}")
+
+
+def _src_dir() -> str:
+    return str(Path(__file__).resolve().parents[1])
+
+
+def summary_json(kb_stamp: dict[str, str], inputs: list[tuple[str, str, Stats]], engine: str) -> dict[str, Any]:
+    total = Stats()
+    for _, _, s in inputs:
+        total.merge(s)
+    return {
+        "kb": kb_stamp,
+        "claims_read": total.claims,
+        "checked": total.checked,
+        "failed": total.failed,
+        "findings": total.findings,
+        "findings_by_rule": dict(sorted(total.by_rule.items())),
+        "findings_by_severity": dict(sorted(total.by_severity.items())),
+        "inputs": [{"file": label, "format": kind, **s.to_json()} for label, kind, s in inputs],
+        "outputs": {"findings": ["findings.parquet", "findings.csv"], "claims": ["claims.parquet", "claims.csv"]},
+    }
+
+
+def merge(out: Path, units: Sequence[Unit], records: dict[str, dict[str, Any]], kb_stamp: dict[str, str],
+          engine: str = "local") -> dict[str, Any]:
+    """Write the final files from the units' parts, in input order."""
+    parts = out / "parts"
+    sources: list[tuple[Path, int]] = []
+    per_input: dict[str, tuple[str, Stats]] = {}
+    base_of: dict[str, int] = {}
+    for unit in units:
+        stats = Stats.from_json(records[unit.key]["stats"])
+        label = unit.input.label
+        base = base_of.get(label, 0) if unit.part else 0
+        sources.append((_part_paths(parts, unit)[0], base))
+        base_of[label] = base + stats.claims
+        if label in per_input:
+            per_input[label][1].merge(stats)
+        else:
+            per_input[label] = (unit.kind, stats)
+    merge_files(out, sources, sum(s.claims for _, s in per_input.values()))
+    summary = summary_json(kb_stamp, [(label, kind, s) for label, (kind, s) in per_input.items()], engine)
+    write_json_atomic(out / "summary.json", summary)
+    return summary
+
+
+# -- the run -----------------------------------------------------------------------------------
+ProgressFn = Callable[[Unit], None]
+
+
+def _crash_after() -> int | None:
+    value = os.environ.get(CRASH_ENV)
+    return int(value) if value and value.isdigit() else None
+
+
+def run(
+    inputs: Sequence[str],
+    out: Path,
+    *,
+    jobs: int = 1,
+    engine: Engine = "local",
+    master: str | None = None,
+    progress: bool | None = None,
+) -> dict[str, Any]:
+    """Check every input into `out` (see the module docstring); returns the summary."""
+    from cartcode.kb.loader import load_kb
+
+    if jobs < 1:
+        raise InputError("--jobs must be at least 1", where="--jobs")
+    out_dir = out.resolve()
+    # our own outputs are never inputs (an --out inside an input folder, or a rerun over it)
+    files = [f for f in expand(inputs) if not f.path.resolve().is_relative_to(out_dir)]
+    if not files:
+        raise InputError("no input files outside the output folder", where=str(out))
+    kb = load_kb()
+    out.mkdir(parents=True, exist_ok=True)
+    parts = out / "parts"
+    parts.mkdir(exist_ok=True)
+    _clean_stale_tmp(out)
+    _clean_stale_tmp(parts)
+    if engine == "spark":
+        from cartcode.batch.spark import run_batch
+
+        return run_batch(files, out, master=master, kb_stamp=kb.stamp())
+    units = plan(files, jobs)
+    manifest = _load_manifest(out, kb.edition)
+    todo = [u for u in units if not _done(manifest, u, parts)]
+    show = sys.stderr.isatty() if progress is None else progress
+    crash_after = _crash_after()
+    recorded = 0
+
+    def record(unit: Unit, data: dict[str, Any]) -> None:
+        nonlocal recorded
+        manifest["units"][unit.key] = data
+        write_json_atomic(out / MANIFEST, manifest)
+        recorded += 1
+        if crash_after is not None and recorded >= crash_after:
+            os.kill(os.getpid(), signal.SIGKILL)  # the resume test's "power cut"
+
+    with _progress(show, units, todo) as advance:
+        if jobs == 1 or len(todo) <= 1:
+            for unit in todo:
+                record(unit, process_unit(unit, out))
+                advance(unit)
+        else:
+            _run_parallel(todo, out, jobs, record, advance)
+    records = {u.key: manifest["units"][u.key] for u in units}
+    return merge(out, units, records, kb.stamp(), engine)
+
+
+def _run_parallel(todo: Sequence[Unit], out: Path, jobs: int, record: Callable[[Unit, dict[str, Any]], None],
+                  advance: ProgressFn) -> None:
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        pending: dict[Future[dict[str, Any]], Unit] = {}
+        queue = list(todo)
+        while queue or pending:
+            while queue and len(pending) < jobs * 2:
+                unit = queue.pop(0)
+                pending[pool.submit(process_unit, unit, out)] = unit
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                unit = pending.pop(fut)
+                record(unit, fut.result())
+                advance(unit)
+
+
+class _progress:
+    """A rich progress bar over input bytes on a terminal; nothing otherwise."""
+
+    def __init__(self, show: bool, units: Sequence[Unit], todo: Sequence[Unit]) -> None:
+        self.show = show
+        self.total = sum(u.size for u in units)
+        self.done = self.total - sum(u.size for u in todo)
+        self.bar: Any = None
+
+    def __enter__(self) -> ProgressFn:
+        if not self.show:
+            return lambda unit: None
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("checking"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+                            transient=True)
+        self.bar.start()
+        task = self.bar.add_task("batch", total=self.total, completed=self.done)
+        return lambda unit: self.bar.advance(task, unit.size)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def iter_columns(path: Path, label: str | None = None) -> Iterator[Columns]:
+    """Output columns for one file through the batch fast path (used by `check` on big files)."""
+    from cartcode.batch._check import check_input
+    from cartcode.kb.loader import load_kb
+    from cartcode.formats.x12._prefilter import bundled_x12_pattern
+
+    kind = sniff(path)
+    yield from check_input(path, label or str(path), kind, load_kb(), bundled_x12_pattern())
+
+
+def check_results_fast(data: bytes | Path, filename: str | None = None) -> Iterator[ClaimResult]:
+    """Every claim's result, in input order, through the batch fast path: the entry point for
+    `cartcode check` on big inputs. Same results as :func:`cartcode.checker._engine.check_results` with
+    the CAR-T pre-filter (claims that mention nothing CAR-T are checked with no findings,
+    without building their model); X12 is streamed from a path in constant memory."""
+    from cartcode.batch._check import check_bytes, check_input
+    from cartcode.kb.loader import load_kb
+    from cartcode.formats.x12._prefilter import bundled_x12_pattern
+
+    kb = load_kb()
+    if isinstance(data, Path):
+        label = filename or str(data)
+        chunks = check_input(data, label, sniff(data), kb, bundled_x12_pattern())
+    else:
+        label = filename or "<input>"
+        chunks = check_bytes(data, label, kb, bundled_x12_pattern())
+    for cols in chunks:
+        yield from cols.results()

@@ -1,0 +1,180 @@
+"""Run the rule catalogue over claims.
+
+* :func:`check_claim` - one :class:`~cartcode.model.Claim` in, its findings out (sorted);
+* :func:`check` - bytes / text / a path in (any format :mod:`cartcode.formats` reads), a
+  :class:`~cartcode.findings.Report` out: every claim once, in input order; a claim that could
+  not be read is ``status: failed``;
+* :func:`check_files` - several files into one report;
+* :func:`fix` - the input with the report's safe fixes applied, in its own format.
+
+Rules pick their periods by the claim's own dates (discharge date for ICD-10-PCS, the line's date
+of service for CPT/HCPCS); the per-KB indexes are built once (see
+:func:`cartcode.checker._context.index_for`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any, Final
+
+from cartcode.errors import InputError
+from cartcode.findings import ClaimResult, Finding, Fix, KbStamp, Report, Severity
+from cartcode.kb.loader import KB, load_kb
+from cartcode.model import Claim, ClaimError
+from cartcode.formats import apply_fixes, read_claims
+from cartcode.checker._registry import RuleSpec, all_rules
+from cartcode.checker._context import Ctx, build_finding, index_for
+
+_SEVERITY_RANK: Final = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+_CHOSEN: Final[dict[tuple[int, str, frozenset[str]], tuple[RuleSpec, ...]]] = {}
+_KEEP: Final[dict[int, tuple[RuleSpec, ...]]] = {}  # keeps the rule tuples alive so their ids stay unique
+
+
+def _chosen(rules: tuple[RuleSpec, ...], setting: str, triggers: frozenset[str]) -> tuple[RuleSpec, ...]:
+    """The rules that can fire on a claim of this setting with these triggers (cached: a batch
+    sees few distinct combinations), so the hot path never calls a rule that would return at once."""
+    key = (id(rules), setting, triggers)
+    found = _CHOSEN.get(key)
+    if found is None:
+        _KEEP[id(rules)] = rules
+        found = tuple(
+            r for r in rules
+            if setting in r.settings
+            and (not r.needs or not r.needs.isdisjoint(triggers))
+            and r.unless.isdisjoint(triggers)
+        )
+        if len(_CHOSEN) < 10_000:
+            _CHOSEN[key] = found
+    return found
+
+
+@cache
+def _rule_tuple(ids: tuple[str, ...]) -> tuple[RuleSpec, ...]:
+    by_id = {r.id: r for r in all_rules()}
+    return tuple(by_id[i] for i in ids)
+
+
+def _loc_key(finding: Finding) -> tuple[Any, ...]:
+    loc = finding.location
+    return (
+        loc.get("file") or "",
+        loc.get("segment") or 0,
+        loc.get("line") or 0,
+        loc.get("path") or "",
+        loc.get("element") or "",
+    )
+
+
+def sort_key(finding: Finding) -> tuple[Any, ...]:
+    return (_SEVERITY_RANK[finding.severity], finding.rule, _loc_key(finding), finding.message)
+
+
+def check_claim(claim: Claim, kb: KB | None = None, rules: Sequence[RuleSpec] | None = None) -> list[Finding]:
+    """The findings of every rule (or of `rules`) on one claim, sorted deterministically."""
+    kb = kb if kb is not None else load_kb()
+    ctx = Ctx(claim, kb, index_for(kb))
+    catalogue = all_rules() if rules is None else _rule_tuple(tuple(r.id for r in rules))
+    chosen = _chosen(catalogue, ctx.setting, ctx.triggers)
+    findings: list[Finding] = []
+    for spec in chosen:
+        hits = spec.func(ctx)
+        if hits:
+            for hit in hits:
+                findings.append(build_finding(spec, hit))
+    for note in claim.input_notes:
+        findings.append(
+            Finding(
+                rule=note.rule,
+                name=note.rule.lower(),
+                severity=Severity(note.severity),
+                message=note.message,
+                location=note.loc.as_dict() if note.loc is not None else {},
+            )
+        )
+    if len(findings) > 1:
+        findings.sort(key=sort_key)
+    return findings
+
+
+def _result(item: Claim | ClaimError, kb: KB, rules: Sequence[RuleSpec] | None) -> ClaimResult:
+    if isinstance(item, ClaimError):
+        return ClaimResult(id=item.id, source=item.source, status="failed", error=item.error)
+    return ClaimResult(id=item.id, source=item.source, status="checked", findings=check_claim(item, kb, rules))
+
+
+def _read_input(data: bytes | str | Path, filename: str | None) -> tuple[bytes, str]:
+    if isinstance(data, Path):
+        name = filename or str(data)
+        try:
+            return data.read_bytes(), name
+        except OSError as exc:
+            raise InputError(f"cannot read the file: {exc.strerror or exc}", where=name) from exc
+    if isinstance(data, str):
+        return data.encode("utf-8"), filename or "<input>"
+    return bytes(data), filename or "<input>"
+
+
+def check_results(
+    data: bytes | str | Path,
+    *,
+    filename: str | None = None,
+    kb: KB | None = None,
+    rules: Sequence[RuleSpec] | None = None,
+) -> list[ClaimResult]:
+    """The per-claim results of one input, in input order."""
+    kb = kb if kb is not None else load_kb()
+    raw, name = _read_input(data, filename)
+    return [_result(item, kb, rules) for item in read_claims(raw, name)]
+
+
+def check(
+    data: bytes | str | Path,
+    *,
+    filename: str | None = None,
+    kb: KB | None = None,
+    rules: Sequence[RuleSpec] | None = None,
+) -> Report:
+    """Check every claim of one input (our JSON, X12 837I/837P or FHIR, told apart by content)."""
+    kb = kb if kb is not None else load_kb()
+    return Report(kb=KbStamp(**kb.stamp()), claims=check_results(data, filename=filename, kb=kb, rules=rules))
+
+
+def check_files(
+    paths: Iterable[str | Path],
+    *,
+    kb: KB | None = None,
+    rules: Sequence[RuleSpec] | None = None,
+) -> Report:
+    """Check several files into one report (files in the order given, claims in input order)."""
+    kb = kb if kb is not None else load_kb()
+    claims: list[ClaimResult] = []
+    for path in paths:
+        claims.extend(check_results(Path(path), filename=str(path), kb=kb, rules=rules))
+    return Report(kb=KbStamp(**kb.stamp()), claims=claims)
+
+
+def safe_fixes(report: Report, filename: str) -> dict[int, list[Fix]]:
+    """The safe fixes of the report's claims read from `filename`, by claim index (deduplicated)."""
+    out: dict[int, list[Fix]] = {}
+    for result in report.claims:
+        if result.source.file != filename:
+            continue
+        for finding in result.findings:
+            if finding.fix is not None and finding.fix.safe:
+                bucket = out.setdefault(result.source.index, [])
+                if finding.fix not in bucket:
+                    bucket.append(finding.fix)
+    return out
+
+
+def fix(data: bytes | str | Path, filename: str | None, report: Report) -> bytes:
+    """The input with the report's safe fixes applied (unchanged when there are none)."""
+    raw, name = _read_input(data, filename)
+    fixes: Mapping[int, Sequence[Fix]] = safe_fixes(report, name)
+    if not fixes:
+        return raw
+    return apply_fixes(raw, name, fixes)

@@ -1,0 +1,153 @@
+"""`cartcode recommend`: encounter facts (JSON file, stdin or flags) -> the codes for the claim."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from cartcode.errors import InputError
+from cartcode.recommender._recommend import Answer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from cartcode.kb.loader import KB
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def read_encounter_file(path: str) -> dict[str, Any]:
+    """The encounter object from a file, or from stdin for `-`. Errors name the file and place."""
+    name = "<stdin>" if path == "-" else path
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read the file: {exc.strerror or exc}", where=name) from None
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text", where=name) from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc.msg}", where=f"{name}: line {exc.lineno}, column {exc.colno}") from None
+    if not isinstance(data, dict):
+        raise InputError("the encounter must be a JSON object", where=f"{name}: $")
+    return data
+
+
+def bundled_kb() -> KB:
+    """The bundled KB; a broken KB is reported like bad input (a message, exit 2), not a traceback."""
+    from cartcode.kb.loader import KBError, load_kb
+
+    try:
+        return load_kb()
+    except KBError as exc:
+        raise InputError(f"the bundled knowledge base is invalid: {exc}") from None
+
+
+def _bool_flag(value: str | None, name: str) -> bool | None:
+    if value is None:
+        return None
+    lowered = value.strip().lower()
+    if lowered in ("true", "yes", "1"):
+        return True
+    if lowered in ("false", "no", "0"):
+        return False
+    raise InputError(f"expected true or false, got {value!r}", where=f"--{name}")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def recommend(
+        encounter: Annotated[str | None, typer.Argument(help="Encounter JSON file, or - for stdin.")] = None,
+        setting: Annotated[str | None, typer.Option(help="inpatient | outpatient | professional")] = None,
+        date: Annotated[str | None, typer.Option(help="Date of service, YYYY-MM-DD (inpatient: discharge).")] = None,
+        product: Annotated[str | None, typer.Option(help="Name, HCPCS code, autologous or allogeneic.")] = None,
+        route: Annotated[str | None, typer.Option(help="peripheral | central (both when absent).")] = None,
+        payer: Annotated[str | None, typer.Option(help="medicare | medicare-advantage | medicaid | commercial")] = None,
+        clinical_trial: Annotated[str | None, typer.Option(help="none | this-product | different-product")] = None,
+        product_acquisition: Annotated[str | None, typer.Option(help="purchased | no-cost")] = None,
+        expanded_access: Annotated[str | None, typer.Option(help="true | false")] = None,
+        claim_form: Annotated[str | None, typer.Option(help="electronic | paper")] = None,
+        place_of_service: Annotated[str | None, typer.Option(help="Professional: facility | office.")] = None,
+        nct_number: Annotated[str | None, typer.Option(help="The trial's NCT number (value code D4).")] = None,
+        format: Annotated[OutputFormat, typer.Option("--format", help="text or json")] = OutputFormat.text,
+    ) -> None:
+        """Recommend the codes for a CAR-T encounter: procedure, revenue, modifier, condition, value
+        codes and billing notes, with payment facts, warnings and the source of every code."""
+        from cartcode.recommender._recommend import recommend as run
+
+        data: dict[str, Any] = read_encounter_file(encounter) if encounter else {}
+        flags: dict[str, Any] = {
+            "setting": setting, "date": date, "product": product, "route": route, "payer": payer,
+            "clinical_trial": clinical_trial, "product_acquisition": product_acquisition,
+            "expanded_access": _bool_flag(expanded_access, "expanded-access"), "claim_form": claim_form,
+            "place_of_service": place_of_service, "nct_number": nct_number,
+        }
+        data.update({k: v for k, v in flags.items() if v is not None})  # flags override file fields
+        answer = run(data, bundled_kb())
+        if format == OutputFormat.json:
+            typer.echo(json.dumps(answer.to_json(), indent=2))
+        else:
+            render_answer(answer)
+
+
+def make_console() -> Console:
+    """Wide enough for the tables when the output is a pipe or a file (rich would assume 80)."""
+    import shutil
+
+    from rich.console import Console
+
+    width = shutil.get_terminal_size((140, 40)).columns if sys.stdout.isatty() else 140
+    return Console(width=max(width, 100), soft_wrap=False, highlight=False)
+
+
+def render_answer(answer: Answer) -> None:
+    """The answer as a person reads it: a code table, then payment, notes, warnings and the KB edition."""
+    from rich.table import Table
+
+    console = make_console()
+    enc = answer.encounter
+    console.print(
+        f"[bold]{enc['setting']}[/bold] {enc['date']}  {enc['product_name']} ({enc['cell_kind']})  "
+        f"route: {enc.get('route') or 'both'}  payer: {enc['payer']}  trial: {enc['clinical_trial']}  "
+        f"product: {enc['product_acquisition']}  expanded access: {enc['expanded_access']}  form: {enc['claim_form']}"
+    )
+    table = Table(title="Codes for the claim", show_lines=False, expand=False)
+    table.add_column("code", no_wrap=True)
+    table.add_column("system", no_wrap=True)
+    table.add_column("what it is for", ratio=3, overflow="fold")
+    table.add_column("where on the claim", ratio=2, overflow="fold")
+    table.add_column("sources (confidence)", ratio=2, overflow="fold")
+    for code in answer.codes:
+        extra = []
+        if code.units:
+            extra.append(f"units {code.units}")
+        if code.amount:
+            extra.append(f"amount {code.amount}")
+        use = code.use + (f" [{'; '.join(extra)}]" if extra else "") + (" (optional)" if code.optional else "")
+        table.add_row(code.code, code.system, use, code.where or "",
+                      f"{', '.join(code.sources)} ({code.confidence})")
+    console.print(table)
+    if answer.payment:
+        console.print("[bold]Payment[/bold]")
+        for pay in answer.payment:
+            fy = f" {pay.fiscal_year}" if pay.fiscal_year else ""
+            cited = f"[{', '.join(pay.sources)}; {pay.confidence}]"
+            console.print(f"  {pay.system} {pay.code}{fy}: {pay.description}  {cited}", markup=False)
+    if answer.notes:
+        console.print("[bold]Notes[/bold]")
+        for note in answer.notes:
+            console.print(f"  - {note.message}  [{', '.join(note.sources)}]", markup=False)
+    if answer.warnings:
+        console.print("[bold yellow]Warnings[/bold yellow]")
+        for warning in answer.warnings:
+            console.print(f"  ! {warning.message}  [{', '.join(warning.sources)}]", markup=False)
+    console.print(f"KB edition {answer.kb['edition']} (as of {answer.kb['as_of']})", markup=False)

@@ -1,0 +1,401 @@
+"""The cheap CAR-T relevance pre-filter: one compiled bytes regex built from the KB's code list.
+
+Most claims in a real batch have nothing to do with CAR-T. A claim whose bytes mention none of
+the KB's CAR-T codes cannot trigger any rule (every rule keys on one of them), so batch and the
+X12 reader's fast path account for it as `checked` with no findings without building a model.
+
+What the regex matches, in any of our input formats (X12, our JSON, FHIR JSON):
+
+* every ICD-10-PCS, CPT, HCPCS and ICD-10-CM code of ``kb/data/codes.yaml`` as a whole token
+  (ICD-10-CM with or without its dot: ``Z00.6`` / ``Z006``);
+* revenue codes: every KB revenue code plus the whole 087X family (4 digits anywhere, 3 digits
+  right after ``SV2*`` as 837I may write them, 3 or 4 digits quoted as JSON may write them);
+* condition and value codes (2 characters, far too common as bare tokens): qualified, as 837I
+  writes them (``BG:90``, ``BE:86``), or as a quoted JSON string (``"90"``);
+* MS-DRG codes: ``DR:018`` in X12, ``"018"`` quoted in JSON;
+* billing notes (``Expand Acc Use``, ``Diff Prod Clin Trial``), any case and spacing.
+
+Not matched on their own: modifiers (KX, Q0, Q1 are used far beyond CAR-T; LU and KX only
+matter next to a CAR-T code, which is matched), APC and occurrence codes (payer-derived or not
+CAR-T specific). Letters match in either case.
+
+Batch uses the 837-only variant (``build_pattern(kb, x12=True)``, :func:`bundled_x12_pattern`):
+CPT/HCPCS and revenue codes are matched only where the X12 reader reads them (SV1/SV2), which
+makes the scan about twice as fast.
+
+False positives (a ZIP code 38228, a quoted "30") only cost a full parse; a false negative would
+hide findings, so the regex errs on the side of matching.
+
+Speed: the pattern is one alternation whose branches each start with a literal character and
+continue as a trie, so `re` skips most positions on the first character (about 80-100 MB/s on
+one core here, measured by bench/bench_batch.py). A leading lookbehind would disable that skip,
+so the "no letter or digit before" check sits just after the first character instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Iterable
+from functools import cache
+from typing import TYPE_CHECKING, Any, Final
+
+from cartcode._native import c_module
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cartcode.kb.loader import KB
+
+TOKEN_SYSTEMS: Final = ("ICD-10-PCS", "CPT", "HCPCS", "ICD-10-CM", "revenue")
+QUALIFIED: Final = {"condition": "BG", "value": "BE", "MS-DRG": "DR"}  # 837I HI qualifier per system
+EXCLUDED_SYSTEMS: Final = ("modifier", "APC", "occurrence")
+_NOT_ALNUM_AFTER: Final = "(?![0-9A-Za-z])"
+
+
+def _char(ch: str) -> str:
+    return f"[{ch.upper()}{ch.lower()}]" if ch.isalpha() else re.escape(ch)
+
+
+def _trie(words: Iterable[str]) -> str:
+    """A regex matching exactly `words`, factored as a trie so `re` never backtracks far."""
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def render(node: dict[str, Any]) -> str:
+        alts = [_char(ch) + render(sub) for ch, sub in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = "(?:" + "|".join(alts) + ")" if len(alts) > 1 or "" in node else alts[0]
+        return body + ("?" if "" in node else "")
+
+    return render(root)
+
+
+def _spaced(text: str) -> str:
+    """A note text in any case with any whitespace between its words."""
+    return r"\s*".join("".join(_char(c) for c in word) for word in text.split())
+
+
+def token_words(kb: KB) -> list[str]:
+    """The literal tokens the regex matches as whole words (upper-case forms)."""
+    words: set[str] = set()
+    for row in kb.codes:
+        if row.system in TOKEN_SYSTEMS:
+            words.add(row.code.upper())
+            if row.system == "ICD-10-CM":
+                words.add(row.code.replace(".", "").upper())
+    words.update(f"087{d}" for d in range(10))  # the whole 087X revenue family
+    return sorted(words)
+
+
+def build_pattern(kb: KB, *, x12: bool = False) -> re.Pattern[bytes]:
+    """Compile the pre-filter for a KB (see the module docstring for what it matches).
+
+    ``x12=True`` builds the variant for 837 bytes only. There CPT/HCPCS and revenue codes can
+    only be where the X12 reader reads them: the procedure component of SV1-01 / SV2-02
+    (qualifier HC or empty) and SV2-01. Anchoring them on ``V1`` / ``V2`` instead of on their
+    first character spares the regex an attempt at every 0, 3, C and Q of the file (dates,
+    amounts, ids, CLM...), about half its time; it also stops matching ZIP codes and amounts
+    that look like codes. The JSON forms are left out."""
+    words = token_words(kb)
+    procedures = sorted({r.code.upper() for r in kb.codes if r.system in ("CPT", "HCPCS")})
+    revenue4 = [w for w in words if w.isdigit() and len(w) == 4 and w.startswith("0")]
+    anchored = set(procedures) | set(revenue4) if x12 else set()
+    by_first: dict[str, list[str]] = {}
+    for word in words:
+        if word not in anchored:
+            by_first.setdefault(word[0], []).append(word[1:])
+    branches: list[str] = []
+    for first, rests in sorted(by_first.items()):
+        variants = {first.upper(), first.lower()} if first.isalpha() else {first}
+        for ch in sorted(variants):
+            lit = re.escape(ch)
+            branches.append(f"{lit}(?<![0-9A-Za-z]{lit}){_trie(rests)}{_NOT_ALNUM_AFTER}")
+
+    quoted: set[str] = set()
+    for system, qualifier in QUALIFIED.items():
+        codes = sorted({row.code.upper() for row in kb.codes if row.system == system})
+        if not codes:
+            continue
+        if system == "MS-DRG":
+            quoted.update(c.lstrip("0") for c in codes)
+        quoted.update(codes)
+        branches.append(f"{qualifier}[^0-9A-Za-z]{_trie(codes)}{_NOT_ALNUM_AFTER}")
+    # revenue codes as JSON may write them, 3 or 4 digits; and X12's SV201 with 3 digits (the
+    # reader pads "874" to 0874), anchored on "SV2" so a bare 3-digit number never matches
+    revenue3 = sorted(word[1:] for word in revenue4)
+    for short in revenue3:
+        quoted.update((short, "0" + short))
+    sep = "[^0-9A-Za-z]"
+    if x12:
+        # SV1*HC:38228 / SV1*:38228; SV2*0874*HC:0540T; SV2*874*...
+        composite = f"(?:HC)?{sep}{_trie(procedures)}{_NOT_ALNUM_AFTER}"
+        branches.append(f"V1{sep}{composite}")
+        branches.append(f"V2{sep}(?:0?{_trie(revenue3)}{_NOT_ALNUM_AFTER}|[0-9A-Za-z]*{sep}{composite})")
+    else:
+        if revenue3:
+            branches.append(f"V2{sep}0?{_trie(revenue3)}{_NOT_ALNUM_AFTER}")
+        branches.append('"' + _trie(sorted(quoted)) + '"')
+
+    for text in sorted({row.code for row in kb.codes if row.system == "note"}):
+        first = text[0]
+        for ch in sorted({first.upper(), first.lower()}):
+            branches.append(re.escape(ch) + _spaced(text)[len(_char(first)):])
+    merged = _by_first_char(branches)
+    pattern = re.compile(("(?:" + "|".join(merged) + ")").encode("ascii"))
+    _register_split(pattern, merged)
+    return pattern
+
+
+# Per compiled pre-filter, its top-level branches compiled alone (see match_starts).
+_SPLIT: Final[dict[re.Pattern[bytes], list[tuple[bytes, re.Pattern[bytes]]]]] = {}
+
+
+# Per compiled pre-filter whose branches all start with two bytes from a known set: a table of
+# their first bytes (256 bytes), a bitmap of the allowed (first, second) byte pairs (65536 bits)
+# and the branch for each first byte (see match_starts).
+_PAIRS: Final[dict[re.Pattern[bytes], tuple[bytes, bytes, dict[int, re.Pattern[bytes]]]]] = {}
+
+
+_BYTESCAN: Final = c_module("cartcode._bytescan")
+_pair_starts: Final[Callable[[bytes, bytes, bytes], list[int]] | None] = (
+    _BYTESCAN.pair_starts if _BYTESCAN is not None else None
+)
+
+
+def _class_bytes(items: list[Any], c: Any) -> set[int]:
+    """The bytes a character class ([...]) can match: a superset is fine (see _first_pairs)."""
+    chars: set[int] = set()
+    negate = False
+    for op, av in items:
+        if op is c.NEGATE:
+            negate = True
+        elif op is c.LITERAL:
+            chars.add(av)
+        elif op is c.RANGE:
+            chars.update(range(av[0], av[1] + 1))
+        else:  # a category (\s, \d...) or anything else: every byte, a superset
+            return set(range(256))
+    return set(range(256)) - chars if negate else chars
+
+
+def _prefixes(seq: list[Any], k: int, c: Any, depth: int = 0) -> set[tuple[int, ...]] | None:
+    """The first `k` bytes a match of the parsed pattern `seq` can start with (a superset; a
+    tuple shorter than `k` means a match can end sooner); None for a construct not handled."""
+    if k == 0 or not seq:
+        return {()}
+    if depth > 60:
+        return None
+    op, av = seq[0]
+    rest = seq[1:]
+    if op in (c.ASSERT, c.ASSERT_NOT, c.AT):  # zero width: ignoring it gives a superset
+        return _prefixes(rest, k, c, depth + 1)
+    if op is c.SUBPATTERN:
+        if av[1] or av[2]:  # inline flags (e.g. IGNORECASE) change what the bytes can be
+            return None
+        return _prefixes(list(av[3]) + rest, k, c, depth + 1)
+    if op is c.BRANCH:
+        out: set[tuple[int, ...]] = set()
+        for alternative in av[1]:
+            found = _prefixes(list(alternative) + rest, k, c, depth + 1)
+            if found is None:
+                return None
+            out |= found
+        return out
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+        lo, hi, sub = av
+        out = set()
+        if lo == 0:
+            found = _prefixes(rest, k, c, depth + 1)
+            if found is None:
+                return None
+            out |= found
+        if hi != 0:
+            again = [] if hi == 1 else [(op, (max(lo - 1, 0), hi if hi == c.MAXREPEAT else hi - 1, sub))]
+            found = _prefixes(list(sub) + again + rest, k, c, depth + 1)
+            if found is None:
+                return None
+            out |= found
+        return out
+    if op is c.LITERAL:
+        heads = {av}
+    elif op is c.NOT_LITERAL:
+        heads = set(range(256)) - {av}
+    elif op is c.IN:
+        heads = _class_bytes(av, c)
+    elif op is c.ANY:
+        heads = set(range(256))
+    else:
+        return None
+    tails = _prefixes(rest, k - 1, c, depth + 1)
+    if tails is None:
+        return None
+    return {(h, *t) for h in heads for t in tails}
+
+
+def _first_pairs(branch: bytes) -> set[tuple[int, ...]] | None:
+    """Every (first byte, second byte) a match of `branch` can start with, from re's own parse
+    of it; None when a match could be shorter than two bytes or the pattern is not understood."""
+    parser: Any = importlib.import_module("re._parser")
+    constants: Any = importlib.import_module("re._constants")
+    try:
+        tree = list(parser.parse(branch))
+    except Exception:  # any parse problem: no table, the plain scan is used
+        return None
+    pairs = _prefixes(tree, 2, constants)
+    if pairs is None or any(len(pair) != 2 for pair in pairs):
+        return None
+    return pairs
+
+
+def _register_pairs(pattern: re.Pattern[bytes], split: list[tuple[bytes, re.Pattern[bytes]]]) -> None:
+    """Record the pair tables of `pattern` when every branch's first two bytes are known and no
+    branch starts with a quote (JSON has a quote before every string: too many candidates)."""
+    firsts = bytearray(256)
+    bitmap = bytearray(8192)
+    by_first: dict[int, re.Pattern[bytes]] = {}
+    for first, sub in split:
+        if first == b'"':
+            return
+        pairs = _first_pairs(sub.pattern)
+        if pairs is None:
+            return
+        by_first[first[0]] = sub
+        firsts[first[0]] = 1
+        for a, b in pairs:
+            if a != first[0]:
+                return  # cannot happen for a branch that starts with its literal; be safe
+            bitmap[(a << 8 | b) >> 3] |= 1 << ((a << 8 | b) & 7)
+    _PAIRS[pattern] = (bytes(firsts), bytes(bitmap), by_first)
+
+
+def _register_split(pattern: re.Pattern[bytes], branches: list[str]) -> None:
+    """Record the branches of `pattern` for :func:`match_starts` when each starts with its own
+    literal character (then at most one branch can match at any position)."""
+    firsts = [b[0] for b in branches]
+    if not branches or len(set(firsts)) != len(firsts) or not all(c.isalnum() or c == '"' for c in firsts):
+        return
+    if any(b[1:2] in ("*", "+", "?", "{") for b in branches):  # the first character must be a plain literal
+        return
+    _SPLIT[pattern] = [(b[0].encode("ascii"), re.compile(b.encode("ascii"))) for b in branches]
+    _register_pairs(pattern, _SPLIT[pattern])
+
+
+def match_starts(pattern: re.Pattern[bytes], buf: bytes) -> list[int]:
+    """``[m.start() for m in pattern.finditer(buf)]``, faster for a pattern built here.
+
+    `re` scans for a pattern that starts with a set of characters one position at a time and
+    tries the pattern at every X12 letter B, D, E, V, X of the file; a pattern that starts with
+    one literal character is scanned for in a tight loop, several times faster. So each branch
+    (they start with distinct literal characters, so at most one matches at a position, with
+    the same match as the whole pattern's) is searched alone and the next match is the earliest
+    among them, searched again from the end of the last one: the same matches as finditer."""
+    pairs = _PAIRS.get(pattern)
+    if pairs is not None and _pair_starts is not None:
+        # One pass in C over the buffer for the positions where a branch's first two bytes
+        # occur (every match starts at one of them), then the branch itself at each, left to
+        # right, skipping those inside the last match: finditer's matches, without re scanning
+        # the buffer once per branch.
+        firsts, bitmap, by_first = pairs
+        out: list[int] = []
+        last_end = 0
+        for p in _pair_starts(buf, firsts, bitmap):
+            if p < last_end:
+                continue
+            m = by_first[buf[p]].match(buf, p)
+            if m is not None:
+                out.append(p)
+                last_end = m.end()
+        return out
+    split = _SPLIT.get(pattern)
+    if split is None:
+        return [m.start() for m in pattern.finditer(buf)]
+    subs = [sub for first, sub in split if first in buf]
+    nexts: list[tuple[int, int, re.Pattern[bytes]]] = []
+    for sub in subs:
+        m = sub.search(buf)
+        if m is not None:
+            nexts.append((m.start(), m.end(), sub))
+    if not nexts:
+        return []
+    if len(nexts) == 1:  # only one branch matches anywhere: its matches are the pattern's
+        return [m.start() for m in nexts[0][2].finditer(buf)]
+    # Every branch's own matches, merged by position. Where no two of them overlap this is what
+    # the walk below finds: a branch's next match from any earlier position is the same match,
+    # as matches at a position do not depend on where the search started. One overlap (a match
+    # starting inside another branch's) and the walk decides. The walk costs a search, a min()
+    # and a list per match; on a batch of CAR-T claims (a hit in every claim) that showed.
+    spans: list[tuple[int, int]] = []
+    for _, _, sub in nexts:
+        spans.extend([m.span() for m in sub.finditer(buf)])
+    spans.sort()
+    merged: list[int] = []
+    last_end = -1
+    for start, end in spans:
+        if start < last_end:
+            return _walk_branches(buf, nexts)
+        merged.append(start)
+        last_end = end
+    return merged
+
+
+def _walk_branches(buf: bytes, nexts: list[tuple[int, int, re.Pattern[bytes]]]) -> list[int]:
+    """The branches' matches as the whole pattern's finditer finds them: the earliest next
+    match of any branch, then every branch searched again from its end."""
+    out: list[int] = []
+    while nexts:
+        start, pos, _ = min(nexts)
+        out.append(start)
+        refreshed: list[tuple[int, int, re.Pattern[bytes]]] = []
+        for item in nexts:
+            if item[0] < pos:
+                m = item[2].search(buf, pos)
+                if m is not None:
+                    refreshed.append((m.start(), m.end(), item[2]))
+            else:
+                refreshed.append(item)
+        nexts = refreshed
+    return out
+
+
+def _by_first_char(branches: list[str]) -> list[str]:
+    """Merge the branches that start with the same literal character (``BG...|BE...`` becomes
+    ``B(?:G...|E...)``): `re` tries the top-level branches one by one at every candidate position,
+    so fewer of them is faster (about 15% here). Order is kept; matches are unchanged."""
+    groups: dict[str, list[str]] = {}
+    for branch in branches:
+        key = branch[0] if branch[0].isalnum() or branch[0] == '"' else branch
+        groups.setdefault(key, []).append(branch[1:] if len(key) == 1 else branch)
+    merged = []
+    for key, rests in groups.items():
+        if len(key) != 1:
+            merged.extend(rests)
+        elif len(rests) == 1:
+            merged.append(key + rests[0])
+        else:
+            merged.append(key + "(?:" + "|".join(rests) + ")")
+    return merged
+
+
+@cache
+def bundled_pattern() -> re.Pattern[bytes]:
+    """The pre-filter for the bundled KB, built once per process."""
+    from cartcode.kb.loader import load_kb
+
+    return build_pattern(load_kb())
+
+
+@cache
+def bundled_x12_pattern() -> re.Pattern[bytes]:
+    """The 837-only pre-filter for the bundled KB (see build_pattern's ``x12``)."""
+    from cartcode.kb.loader import load_kb
+
+    return build_pattern(load_kb(), x12=True)
+
+
+def is_relevant(data: bytes, pattern: re.Pattern[bytes] | None = None) -> bool:
+    """True when `data` (one claim's bytes) mentions anything CAR-T-relevant."""
+    return (pattern or bundled_pattern()).search(data) is not None
