@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from cartcode.codeformat import is_well_formed, normalise
+from cartcode._codeformat import is_well_formed, normalise
 from cartcode.kb.schema import CodeRow, Dated, Decision, GenericUse, Manifest, Policy, Product, Source
 
 T = TypeVar("T", bound=BaseModel)
