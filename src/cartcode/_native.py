@@ -39,7 +39,7 @@ def _rule_modules() -> tuple[str, ...]:
     """Every rule module (rules/<family>/cartNNN_<name>.py), as the rule catalogue finds them."""
     rules = PACKAGE_DIR / "checker" / "rules"
     return tuple(
-        f"cartcode.checker._registry.{p.parent.name}.{p.stem}"
+        f"cartcode.checker.rules.{p.parent.name}.{p.stem}"
         for p in sorted(rules.glob("*/cart[0-9]*_*.py"))
         if (p.parent / "__init__.py").exists()
     )

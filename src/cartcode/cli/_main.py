@@ -24,7 +24,8 @@ app = typer.Typer(
 def _version(value: bool) -> None:
     if not value:
         return
-    from cartcode import __version__, native
+    from cartcode import __version__
+    from cartcode import _native as native
     from cartcode.kb.loader import load_kb
 
     typer.echo(f"cartcode {__version__}, KB edition {load_kb().edition}, {native.describe()}")
@@ -45,14 +46,8 @@ def _register() -> None:
     # Each command lives in its own module so that the front ends stay thin and separate.
     import importlib
 
-    for module_name in ("recommend_cmd", "codes_cmd", "check_cmd", "rules_cmd", "batch_cmd", "serve_cmd"):
-        try:
-            module = importlib.import_module(f"cartcode.cli.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"cartcode.cli.{module_name}":
-                continue  # command not built yet
-            raise
-        module.register(app)
+    for module_name in ("_recommend_cmd", "_codes_cmd", "_check_cmd", "_rules_cmd", "_batch_cmd", "_serve_cmd"):
+        importlib.import_module(f"cartcode.cli.{module_name}").register(app)
 
 
 _register()
