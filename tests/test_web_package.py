@@ -28,7 +28,7 @@ def test_wheel_ships_the_page(tmp_path: Path) -> None:
     (wheel,) = tmp_path.glob("cartcode-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         for name in ASSETS:
-            assert archive.read(f"cartcode/web/static/{name}") == (static_dir() / name).read_bytes()
+            assert archive.read(f"cartcode/server/static/{name}") == (static_dir() / name).read_bytes()
 
 
 class _Controls(HTMLParser):

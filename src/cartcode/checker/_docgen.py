@@ -21,7 +21,7 @@ from cartcode.checker._cases import load_cases
 
 @cache
 def load_coverage() -> dict[str, list[dict[str, Any]]]:
-    with (Path(__file__).parent / "coverage.yaml").open(encoding="utf-8") as handle:
+    with (Path(__file__).parent / "rules" / "coverage.yaml").open(encoding="utf-8") as handle:
         data: dict[str, list[dict[str, Any]]] = yaml.safe_load(handle)
     return data
 
