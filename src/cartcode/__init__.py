@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-# First: decides whether the compiled (mypyc) modules or their sources are imported.
-from cartcode import _native as _native  # noqa: F401
 
 __all__ = [
     "Claim",

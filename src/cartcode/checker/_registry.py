@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from cartcode.findings import Fix, Severity
 from cartcode.model import Location
-from cartcode._native import source_path
+from cartcode._build import source_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from cartcode.checker._context import Ctx

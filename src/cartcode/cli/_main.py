@@ -25,10 +25,10 @@ def _version(value: bool) -> None:
     if not value:
         return
     from cartcode import __version__
-    from cartcode import _native as native
+    from cartcode import _build
     from cartcode.kb.loader import load_kb
 
-    typer.echo(f"cartcode {__version__}, KB edition {load_kb().edition}, {native.describe()}")
+    typer.echo(f"cartcode {__version__}, KB edition {load_kb().edition}, {_build.describe()}")
     raise typer.Exit()
 
 
