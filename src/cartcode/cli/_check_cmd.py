@@ -12,14 +12,18 @@ To add an option (e.g. `--strict`): add the parameter to `check()` below and a f
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cartcode.errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cartcode.findings import Report
 
 
 class CheckFormat(StrEnum):
@@ -90,12 +94,15 @@ def _fix_targets(files: list[Path], out: Path) -> dict[Path, Path]:
 
 
 def run_check(options: CheckOptions) -> int:
-    """Check the files, print the report, write fixed copies; the exit code."""
+    """Check the files, write the report as each claim is checked, write fixed copies; the exit code.
+
+    The report is streamed (one file's results at a time, one claim at a time on the fast path),
+    so memory stays bounded by the largest file read whole, whatever the output format."""
     from cartcode.checker import _engine as engine
+    from cartcode.checker._registry import select_rules
+    from cartcode.cli._render import CsvWriter, JsonWriter, ReportWriter, TextWriter
     from cartcode.findings import ClaimResult, KbStamp, Report
     from cartcode.kb.loader import load_kb
-    from cartcode.cli._render import render_csv, render_json, render_text
-    from cartcode.checker._registry import select_rules
 
     if options.out is not None and not options.fix:
         raise InputError("--out is only used with --fix", where="--out")
@@ -108,58 +115,71 @@ def run_check(options: CheckOptions) -> int:
     targets = _fix_targets(options.files, options.out) if options.fix and options.out is not None else {}
 
     kb = load_kb()
-    claims: list[ClaimResult] = []
-    unreadable: list[str] = []
-    inputs: dict[Path, bytes] = {}
-    for path in options.files:
-        try:
-            if _use_fast_path(path, options):
-                from cartcode.batch._run import check_results_fast
-
-                claims.extend(check_results_fast(path, _name(path)))
-                continue
-            data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
-            results = engine.check_results(data, filename=_name(path), kb=kb, rules=rules)
-            if options.strict:  # X12 only: pyx12's implementation-guide findings on the claims
-                from cartcode.formats.x12._strict import add_strict_findings
-
-                add_strict_findings(results, data, _name(path))
-            claims.extend(results)
-            inputs[path] = data
-        except OSError as exc:
-            unreadable.append(f"cartcode: error: {path}: cannot read the file: {exc.strerror or exc}")
-        except InputError as exc:
-            unreadable.append(f"cartcode: error: {exc}")
-    report = Report(kb=KbStamp(**kb.stamp()), claims=claims)
-
+    stamp = KbStamp(**kb.stamp())
+    writer: ReportWriter
     if options.format == CheckFormat.json:
-        sys.stdout.write(render_json(report))
+        writer = JsonWriter(sys.stdout)
     elif options.format == CheckFormat.csv:
-        sys.stdout.write(render_csv(report))
+        writer = CsvWriter(sys.stdout)
     else:
         from cartcode.cli._recommend_cmd import make_console
 
-        render_text(report, make_console())
-    sys.stdout.flush()
-
-    for path, target in targets.items():
-        if path not in inputs:
-            continue
+        writer = TextWriter(sys.stdout, make_console() if sys.stdout.isatty() else None)
+    unreadable: list[str] = []
+    exit_code = 0
+    writer.begin(stamp)
+    for path in options.files:
         try:
-            fixed = engine.fix(inputs[path], _name(path), report)
-        except (AttributeError, NotImplementedError):
-            unreadable.append(f"cartcode: error: {path}: fixes are not available for this input format")
+            results: Iterable[ClaimResult]
+            if _use_fast_path(path, options):
+                from cartcode.batch._run import check_results_fast
+
+                results = check_results_fast(path, _name(path))
+                data = b""
+            else:
+                data = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
+                results = engine.check_results(data, filename=_name(path), kb=kb, rules=rules)
+                if options.strict:  # X12 only: pyx12's implementation-guide findings on the claims
+                    from cartcode.formats.x12._strict import add_strict_findings
+
+                    add_strict_findings(results, data, _name(path))
+            kept: list[ClaimResult] = []
+            for result in results:
+                writer.claim(result)
+                if result.status == "failed" or result.has_error:
+                    exit_code = 1
+                if path in targets:
+                    kept.append(result)
+        except OSError as exc:
+            unreadable.append(f"cartcode: error: {path}: cannot read the file: {exc.strerror or exc}")
             continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(fixed)
-        applied = sum(len(v) for v in engine.safe_fixes(report, _name(path)).values())
-        typer.echo(f"cartcode: applied {applied} safe fix(es) to {path}, wrote {target}", err=True)
+        except InputError as exc:
+            unreadable.append(f"cartcode: error: {exc}")
+            continue
+        if path in targets:
+            _write_fixed(path, targets[path], data, Report(kb=stamp, claims=kept), unreadable)
+    writer.end()
+    sys.stdout.flush()
 
     for message in unreadable:
         typer.echo(message, err=True)
     if unreadable:
         return 2
-    return report.exit_code
+    return exit_code
+
+
+def _write_fixed(path: Path, target: Path, data: bytes, report: Report, unreadable: list[str]) -> None:
+    from cartcode.checker import _engine as engine
+
+    try:
+        fixed = engine.fix(data, _name(path), report)
+    except (AttributeError, NotImplementedError):
+        unreadable.append(f"cartcode: error: {path}: fixes are not available for this input format")
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(fixed)
+    applied = sum(len(v) for v in engine.safe_fixes(report, _name(path)).values())
+    typer.echo(f"cartcode: applied {applied} safe fix(es) to {path}, wrote {target}", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -24,8 +24,7 @@ app = typer.Typer(
 def _version(value: bool) -> None:
     if not value:
         return
-    from cartcode import __version__
-    from cartcode import _build
+    from cartcode import __version__, _build
     from cartcode.kb.loader import load_kb
 
     typer.echo(f"cartcode {__version__}, KB edition {load_kb().edition}, {_build.describe()}")

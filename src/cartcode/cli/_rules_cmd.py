@@ -41,10 +41,10 @@ def register(app: typer.Typer) -> None:
         format: Annotated[RulesFormat, typer.Option("--format", help="text, json or markdown")] = RulesFormat.text,
     ) -> None:
         """List the rules `check` runs, or print one rule's documentation with its examples."""
+        from cartcode.checker._docgen import render_markdown, render_rule_markdown
+        from cartcode.checker._registry import all_rules, get_rule
         from cartcode.cli._recommend_cmd import make_console
         from cartcode.kb.loader import load_kb
-        from cartcode.checker._registry import all_rules, get_rule
-        from cartcode.checker._docgen import render_markdown, render_rule_markdown
 
         kb = load_kb()
         if rule is None:
