@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from shared_data import BRIEF_SHARED, SHARED
 
 
@@ -13,7 +14,7 @@ def test_vendored_samples_are_complete() -> None:
 
 def test_vendored_samples_match_the_brief_when_present() -> None:
     if not BRIEF_SHARED.is_dir():
-        return  # a clone away from the brief's folder: only the vendored copy exists
+        pytest.skip(f"the brief's shared folder {BRIEF_SHARED} is absent: only the vendored copy can be checked")
     for sub in ("x12", "fhir"):
         for original in (BRIEF_SHARED / sub).rglob("*"):
             if original.is_file():
