@@ -31,7 +31,8 @@ def test_code_with_successor_and_statuses(kb: KB) -> None:
 def test_code_with_several_periods(kb: KB) -> None:
     answer = codes_answer(kb, "018")
     periods = [(r["system"], r.get("effective_from"), r.get("effective_to")) for r in answer["codes"]]
-    assert ("MS-DRG", "2020-10-01", "2021-09-30") in periods and ("MS-DRG", "2021-10-01", None) in periods
+    assert ("MS-DRG", "2020-10-01", "2021-09-30") in periods and ("MS-DRG", "2021-10-01", "2026-09-30") in periods
+    assert ("MS-DRG", "2026-10-01", "2027-09-30") in periods  # FY2027 on the proposed rule only (issue 13)
 
 
 def test_deleted_pcs_code_keeps_links(kb: KB) -> None:

@@ -39,7 +39,7 @@ D = dt.date
     ("value", "86", D(2019, 4, 1), None, "V-secondary"),
     # §2 / §5 / §6
     ("modifier", "LU", D(2022, 1, 1), None, "V-secondary"),
-    ("modifier", "KX", D(2019, 8, 7), None, "V-primary"),
+    ("modifier", "KX", D(2019, 8, 7), D(2025, 6, 25), "V-primary"),  # REMS role ends with the REMS (issue 13)
     ("condition", "90", D(2022, 10, 1), None, "V-primary"),
     ("condition", "ZC", D(2025, 7, 7), None, "V-primary"),
     ("value", "D4", D(2014, 1, 1), None, "V-secondary"),
@@ -54,8 +54,8 @@ def test_code_periods_and_labels(kb: KB, system: str, code: str, start: dt.date,
 
 
 @pytest.mark.parametrize(("code", "product"), [
-    ("Q2041", "yescarta"), ("Q2042", "kymriah"), ("Q2053", "tecartus"), ("Q2054", "breyanzi"),
-    ("Q2055", "abecma"), ("Q2056", "carvykti"), ("Q2058", "aucatzyl"), ("C9081", "abecma"),
+    # Q2042 (2019-01-01), Q2053 (2021-04-01) and Q2054 (2021-10-01) are dated since issue 13: tests/kb/test_audit.py
+    ("Q2041", "yescarta"), ("Q2055", "abecma"), ("Q2056", "carvykti"), ("Q2058", "aucatzyl"), ("C9081", "abecma"),
 ])
 def test_product_hcpcs_codes_with_unverified_dates(kb: KB, code: str, product: str) -> None:
     row = kb.code("HCPCS", code)

@@ -181,9 +181,12 @@ def test_products_cover_the_seed_with_short_forms(kb: KB) -> None:
         assert product is not None and product.id == pid, name
 
 
-def test_manifest_as_of_is_the_newest_dated_source(kb: KB) -> None:
+def test_manifest_as_of_is_the_review_date(kb: KB) -> None:
+    # as_of means "sources reviewed through" (issue 13): the newest search in the review log, never
+    # earlier than the newest dated source.
     full_dates = [dt.date.fromisoformat(s.date) for s in kb.sources.values() if s.date and len(s.date) == 10]
-    assert kb.as_of == max(full_dates)
+    assert kb.as_of >= max(full_dates)
+    assert kb.as_of == max(entry.searched for entry in kb.review_log)
     assert all(int(s.date[:4]) <= kb.as_of.year for s in kb.sources.values() if s.date)
     assert re.fullmatch(r"\d{4}\.\d{2}\.\d+", kb.edition)
 

@@ -21,7 +21,17 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from cartcode._codeformat import is_well_formed, normalise
-from cartcode.kb.schema import CodeRow, Dated, Decision, GenericUse, Manifest, Policy, Product, Source
+from cartcode.kb.schema import (
+    CodeRow,
+    Dated,
+    Decision,
+    GenericUse,
+    Manifest,
+    Policy,
+    Product,
+    ReviewEntry,
+    Source,
+)
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -106,7 +116,7 @@ def _rows(directory: Path, name: str, model: type[T], key: str) -> list[T]:
     return _rows_of(_read_yaml(directory, name), name, model, key)
 
 
-def _rows_of(data: Any, name: str, model: type[T], key: str) -> list[T]:
+def _rows_of(data: Any, name: str, model: type[T], key: str, *, require_sources: bool = True) -> list[T]:
     items = data.get(key) if isinstance(data, dict) else None
     if not isinstance(items, list):
         raise KBError(f"{name}: expected a top-level key {key!r} holding a list of rows")
@@ -114,7 +124,7 @@ def _rows_of(data: Any, name: str, model: type[T], key: str) -> list[T]:
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise KBError(f"{_where(name, index, None)}: a row must be a mapping")
-        if "sources" in model.model_fields and not item.get("sources"):
+        if require_sources and "sources" in model.model_fields and not item.get("sources"):
             raise KBError(f"{_where(name, index, item)}: the row names no source")
         try:
             out.append(model.model_validate(item))
@@ -139,6 +149,7 @@ class KB:
     extra: dict[str, Any] = field(default_factory=dict)  # other YAML files, raw
     decisions: list[Decision] = field(default_factory=list)  # decisions.yaml, in file order
     generic_use: list[GenericUse] = field(default_factory=list)  # decisions.yaml generic_code_use
+    review_log: list[ReviewEntry] = field(default_factory=list)  # review_log.yaml: topics searched, found or not
     _by_code: dict[tuple[str, str], list[CodeRow]] = field(default_factory=dict, repr=False)
     _by_name: dict[str, Product] = field(default_factory=dict, repr=False)
     _policies: dict[str, list[Policy]] = field(default_factory=dict, repr=False)
@@ -153,6 +164,14 @@ class KB:
     @property
     def as_of(self) -> dt.date:
         return self.manifest.as_of
+
+    @property
+    def previous_edition(self) -> str | None:
+        return self.manifest.previous_edition
+
+    def review(self, topic: str) -> ReviewEntry | None:
+        """The review-log entry of a topic (the newest search of it), if any."""
+        return next((e for e in reversed(self.review_log) if e.topic == topic), None)
 
     def stamp(self) -> dict[str, str]:
         """The KB edition every answer carries (like an OPA bundle revision)."""
@@ -310,6 +329,54 @@ def _load_decisions(
     return decisions, generic_use
 
 
+def _load_review_log(
+    directory: Path,
+    sources: Mapping[str, Source],
+    codes: Sequence[CodeRow],
+    policies: Sequence[Policy],
+    as_of: dt.date,
+) -> list[ReviewEntry]:
+    """review_log.yaml: what each KB review searched, found (source ids) or did not find. Optional;
+    when present every source id and every named KB row must resolve, a found topic must cite a
+    source, and no search may postdate the manifest's as_of (sources reviewed through)."""
+    name = "review_log.yaml"
+    if not (directory / name).exists():
+        return []
+    entries = _rows_of(_read_yaml(directory, name), name, ReviewEntry, "reviews", require_sources=False)
+    known_codes = {(row.system, row.code) for row in codes}
+    policy_ids = {row.id for row in policies}
+    seen: set[tuple[str, dt.date]] = set()
+    for index, entry in enumerate(entries):
+        where = f"{name}: row {index + 1} (topic {entry.topic!r})"
+        if (entry.topic, entry.searched) in seen:
+            raise KBError(f"{where}: the topic is logged twice for {entry.searched.isoformat()}")
+        seen.add((entry.topic, entry.searched))
+        for source_id in entry.sources:
+            if source_id not in sources:
+                raise KBError(f"{where}: unknown source id {source_id!r} (not in sources.yaml)")
+        if entry.outcome != "not-found" and not entry.sources:
+            raise KBError(f"{where}: outcome {entry.outcome!r} names no source")
+        if entry.outcome != "found" and not entry.not_found:
+            raise KBError(f"{where}: outcome {entry.outcome!r} must say what was not found")
+        if entry.searched > as_of:
+            raise KBError(f"{where}: searched {entry.searched.isoformat()} is after the manifest's as_of "
+                          f"{as_of.isoformat()} (sources reviewed through)")
+        for ref in entry.kb_rows:
+            kind, _, rest = ref.partition(":")
+            if kind == "codes":
+                system, _, code = rest.rpartition(":")
+                ok = (system, code) in known_codes
+            elif kind == "policies":
+                ok = rest in policy_ids
+            elif kind == "sources":
+                ok = rest in sources
+            else:
+                ok = kind in ("decisions", "manifest", "products")  # checked by their own loaders
+            if not ok:
+                raise KBError(f"{where}: kb_rows names {ref!r}, which is not in the KB")
+    return entries
+
+
 def load_kb_from(directory: Path) -> KB:
     """Load a KB directory (the bundled one, or a test's copy) and refuse anything invalid."""
     manifest_data = _read_yaml(directory, "manifest.yaml")
@@ -341,9 +408,10 @@ def load_kb_from(directory: Path) -> KB:
     _check_periods("policies.yaml", policies, lambda r: r.id)
 
     decisions, generic_use = _load_decisions(directory, sources, codes, products, policies)
+    review_log = _load_review_log(directory, sources, codes, policies, manifest.as_of)
 
     kb = KB(directory=directory, manifest=manifest, sources=sources, codes=codes, products=products,
-            policies=policies, decisions=decisions, generic_use=generic_use)
+            policies=policies, decisions=decisions, generic_use=generic_use, review_log=review_log)
     for row in sorted(codes, key=lambda r: r.effective_from or dt.date.min):
         kb._by_code.setdefault((row.system, row.code), []).append(row)
     for prod in products:
@@ -359,7 +427,8 @@ def load_kb_from(directory: Path) -> KB:
     for pol in sorted(policies, key=lambda r: r.effective_from or dt.date.min):
         kb._policies.setdefault(pol.id, []).append(pol)
 
-    known = {"manifest.yaml", "sources.yaml", "codes.yaml", "products.yaml", "policies.yaml", "decisions.yaml"}
+    known = {"manifest.yaml", "sources.yaml", "codes.yaml", "products.yaml", "policies.yaml", "decisions.yaml",
+             "review_log.yaml"}
     for path in sorted(directory.glob("*.yaml")):
         if path.name not in known:
             kb.extra[path.stem] = _read_yaml(directory, path.name)

@@ -88,6 +88,9 @@ class CodeRow(Dated):
     predecessors: list[str] = Field(default_factory=list)
     successors: list[str] = Field(default_factory=list)
     statuses: list[Status] = Field(default_factory=list)
+    # When the descriptor text rests on weaker evidence than the code itself (e.g. a Q-code whose
+    # product link is V-secondary but whose long descriptor was seen only on an aggregator).
+    description_confidence: Confidence | None = None
     note: str | None = None
 
 
@@ -114,8 +117,29 @@ class Policy(Dated):
 
 class Manifest(Row):
     edition: str
-    as_of: dt.date
+    as_of: dt.date  # sources reviewed through this date (review_log.yaml), not the newest fact held
     title: str
+    previous_edition: str | None = None  # the edition this one replaces (for `kb diff`)
+
+
+ReviewOutcome = Literal["found", "partly-found", "not-found"]
+
+
+class ReviewEntry(Row):
+    """One topic searched in a KB review: when, what was looked for, what was found (source ids)
+    or not found. `found` rows cite at least one source; `not-found` rows may cite none."""
+
+    topic: str  # a stable id, e.g. "ipps-fy2026-final-drg018"
+    title: str
+    searched: dt.date
+    queries: list[str] = Field(min_length=1)  # what was searched (corpora and keywords)
+    outcome: ReviewOutcome
+    found: list[str] = Field(default_factory=list)  # what was learned, one fact a line
+    not_found: list[str] = Field(default_factory=list)  # what was looked for and not found
+    sources: list[str] = Field(default_factory=list)  # sources.yaml ids behind `found`
+    # the KB rows the topic added or changed: "codes:HCPCS:Q2042", "policies:<id>", "decisions:<id>"
+    kb_rows: list[str] = Field(default_factory=list)
+    issue: str | None = None  # the issue that asked for the review
 
 
 # ------------------------------------------------------------------------------------------------
