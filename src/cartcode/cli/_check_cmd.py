@@ -176,8 +176,15 @@ def _write_fixed(path: Path, target: Path, data: bytes, report: Report, unreadab
     except (AttributeError, NotImplementedError):
         unreadable.append(f"cartcode: error: {path}: fixes are not available for this input format")
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(fixed)
+    except InputError as exc:
+        unreadable.append(f"cartcode: error: {path}: the fixes could not be applied: {exc}")
+        return
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(fixed)
+    except OSError as exc:
+        unreadable.append(f"cartcode: error: {target}: cannot write the fixed copy: {exc.strerror or exc}")
+        return
     applied = sum(len(v) for v in engine.safe_fixes(report, _name(path)).values())
     typer.echo(f"cartcode: applied {applied} safe fix(es) to {path}, wrote {target}", err=True)
 

@@ -6,6 +6,7 @@ error, with a message on stderr naming the file and place, never a traceback.
 
 from __future__ import annotations
 
+import io
 import sys
 
 import typer
@@ -53,6 +54,10 @@ _register()
 
 
 def main() -> None:
+    # A lone surrogate (e.g. from a claim id in a broken file) is written escaped, never a crash.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     try:
         app(standalone_mode=True)
     except InputError as exc:
@@ -60,6 +65,10 @@ def main() -> None:
         sys.exit(2)
     except BrokenPipeError:  # `cartcode ... | head`
         sys.exit(0)
+    except OSError as exc:  # the output could not be written: disk full, a read-only folder, ...
+        where = f" {exc.filename}" if exc.filename else ""
+        typer.echo(f"cartcode: error: cannot write{where}: {exc.strerror or exc}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":
