@@ -31,6 +31,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from samples import OUTPATIENT_0540T, inpatient_837i
+
 ENCOUNTERS: list[dict[str, Any]] = [
     {"setting": "inpatient", "date": "2025-06-01", "product": "Breyanzi", "route": "central", "payer": "medicare"},
     {"setting": "outpatient", "date": "2025-03-10", "product": "Carvykti", "payer": "medicare"},
@@ -40,51 +43,8 @@ ENCOUNTERS: list[dict[str, Any]] = [
     {"setting": "inpatient", "date": "2021-03-01", "product": "Tecartus", "route": "central", "payer": "commercial"},
 ]
 
-JSON_CLAIM = json.dumps({
-    "id": "BENCH-OP-1", "kind": "institutional", "type_of_bill": "131", "payer": "medicare",
-    "statement_from": "2025-03-10", "statement_to": "2025-03-10", "diagnoses": ["C83.30"],
-    "lines": [
-        {"revenue_code": "0874", "code": "0540T", "date": "2025-03-10", "units": 1, "charge": 1000},
-        {"revenue_code": "0891", "code": "Q2056", "date": "2025-03-10", "units": 1, "charge": 400000},
-    ],
-})
-
-X12_CLAIM = "~\n".join([
-    "ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *250601*1200*^*00501*000000001*0*T*:",
-    "GS*HC*SUBMITTER*RECEIVER*20250601*1200*1*X*005010X223A2",
-    "ST*837*0001*005010X223A2",
-    "BHT*0019*00*0001*20250601*1200*CH",
-    "NM1*41*2*GENERAL HOSPITAL*****46*123456789",
-    "PER*IC*BILLING*TE*5555550100",
-    "NM1*40*2*MEDICARE*****46*00120",
-    "HL*1**20*1",
-    "NM1*85*2*GENERAL HOSPITAL*****XX*1234567893",
-    "N3*1 MAIN ST",
-    "N4*ANYTOWN*TX*75001",
-    "REF*EI*123456789",
-    "HL*2*1*22*0",
-    "SBR*P*18*******MA",
-    "NM1*IL*1*DOE*JANE****MI*1EG4TE5MK73",
-    "N3*1 ELM ST",
-    "N4*ANYTOWN*TX*75001",
-    "DMG*D8*19500101*F",
-    "NM1*PR*2*MEDICARE*****PI*00120",
-    "CLM*BENCH-IP-1*401000***11:A:1**A*Y*Y",
-    "DTP*434*RD8*20250525-20250601",
-    "CL1*1*1*01",
-    "HI*ABK:C8330",
-    "HI*BBR:XW043N7:D8:20250528",
-    "NM1*71*1*ATTENDING*DOCTOR****XX*1234567893",
-    "LX*1",
-    "SV2*0891*HC:Q2054*400000*UN*1",
-    "DTP*472*D8*20250528",
-    "LX*2",
-    "SV2*0874**1000*UN*1",
-    "DTP*472*D8*20250528",
-    "SE*30*0001",
-    "GE*1*1",
-    "IEA*1*000000001",
-]) + "~\n"
+JSON_CLAIM = json.dumps({**OUTPATIENT_0540T, "id": "BENCH-OP-1"})
+X12_CLAIM = inpatient_837i("BENCH-IP-1")
 
 
 @dataclass

@@ -11,23 +11,15 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from cartcode.server._app import create_app
 from cartcode.checker._engine import check
 from cartcode.kb.loader import KB
 from cartcode.recommender._recommend import recommend
+from cartcode.server._app import create_app
+from samples import OUTPATIENT_0540T
 
 BREYANZI = {"setting": "inpatient", "date": "2025-06-01", "product": "Breyanzi", "route": "central",
             "payer": "medicare"}
 
-# An outpatient claim billing the deleted Category III code in 2025: a known error with a safe fix.
-OUTPATIENT_0540T: dict[str, Any] = {
-    "id": "CLM-OP-1", "kind": "institutional", "type_of_bill": "131", "payer": "medicare",
-    "statement_from": "2025-03-10", "statement_to": "2025-03-10", "diagnoses": ["C83.30"],
-    "lines": [
-        {"revenue_code": "0874", "code": "0540T", "date": "2025-03-10", "units": 1, "charge": 1000},
-        {"revenue_code": "0891", "code": "Q2056", "date": "2025-03-10", "units": 1, "charge": 400000},
-    ],
-}
 
 
 @pytest.fixture(scope="module")

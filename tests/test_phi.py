@@ -16,6 +16,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from cartcode.server._app import create_app
+from samples import inpatient_837i
 from serverproc import ServerProcess, running_server
 
 SURNAME = "CANARYSURNAMEQX"
@@ -31,42 +32,7 @@ CANARIES = (SURNAME, GIVEN, MEMBER, DOB_X12, DOB_ISO, CLAIM_ID, STREET, "CANARYQ
 
 def x12_837i(claim_id: str = CLAIM_ID) -> str:
     """An inpatient CAR-T 837I whose subscriber (NM1*IL), address and DMG carry the canaries."""
-    segments = [
-        "ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *250601*1200*^*00501*000000001*0*T*:",
-        "GS*HC*SUBMITTER*RECEIVER*20250601*1200*1*X*005010X223A2",
-        "ST*837*0001*005010X223A2",
-        "BHT*0019*00*0001*20250601*1200*CH",
-        "NM1*41*2*GENERAL HOSPITAL*****46*123456789",
-        "PER*IC*BILLING*TE*5555550100",
-        "NM1*40*2*MEDICARE*****46*00120",
-        "HL*1**20*1",
-        "NM1*85*2*GENERAL HOSPITAL*****XX*1234567893",
-        "N3*1 MAIN ST",
-        "N4*ANYTOWN*TX*75001",
-        "REF*EI*123456789",
-        "HL*2*1*22*0",
-        "SBR*P*18*******MA",
-        f"NM1*IL*1*{SURNAME}*{GIVEN}****MI*{MEMBER}",
-        f"N3*{STREET}",
-        "N4*ANYTOWN*TX*75001",
-        f"DMG*D8*{DOB_X12}*F",
-        "NM1*PR*2*MEDICARE*****PI*00120",
-        f"CLM*{claim_id}*401000***11:A:1**A*Y*Y",
-        "DTP*434*RD8*20250525-20250601",
-        "CL1*1*1*01",
-        "HI*ABK:C8330",
-        "HI*BBR:XW043N7:D8:20250528",
-        "NM1*71*1*ATTENDING*DOCTOR****XX*1234567893",
-        "LX*1",
-        "SV2*0891*HC:Q2054*400000*UN*1",
-        "DTP*472*D8*20250528",
-        "LX*2",
-        "SV2*0874**1000*UN*1",
-        "DTP*472*D8*20250528",
-    ]
-    count = len(segments) - 2 + 1  # ST..SE inclusive
-    segments += [f"SE*{count}*0001", "GE*1*1", "IEA*1*000000001"]
-    return "~\n".join(segments) + "~\n"
+    return inpatient_837i(claim_id, subscriber=(SURNAME, GIVEN, MEMBER), street=STREET, birth_date=DOB_X12)
 
 
 def json_claim() -> dict[str, object]:

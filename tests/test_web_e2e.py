@@ -19,36 +19,15 @@ import pytest
 
 from cartcode.kb.loader import KB
 from cartcode.recommender._recommend import recommend
+from samples import OUTPATIENT_0540T, inpatient_837i
 from serverproc import ServerProcess, running_server
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-OUTPATIENT_0540T: dict[str, Any] = {
-    "id": "CLM-OP-1", "kind": "institutional", "type_of_bill": "131", "payer": "medicare",
-    "statement_from": "2025-03-10", "statement_to": "2025-03-10", "diagnoses": ["C83.30"],
-    "lines": [
-        {"revenue_code": "0874", "code": "0540T", "date": "2025-03-10", "units": 1, "charge": 1000},
-        {"revenue_code": "0891", "code": "Q2056", "date": "2025-03-10", "units": 1, "charge": 400000},
-    ],
-}
-
-
 # An 837I discharged 2025-06-01 that still reports the pre-FY2022 generic code XW043C3.
-X12_DELETED_PCS = "~\n".join([
-    "ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *250601*1200*^*00501*000000001*0*T*:",
-    "GS*HC*SUBMITTER*RECEIVER*20250601*1200*1*X*005010X223A2", "ST*837*0001*005010X223A2",
-    "BHT*0019*00*0001*20250601*1200*CH", "NM1*41*2*GENERAL HOSPITAL*****46*123456789",
-    "PER*IC*BILLING*TE*5555550100", "NM1*40*2*MEDICARE*****46*00120", "HL*1**20*1",
-    "NM1*85*2*GENERAL HOSPITAL*****XX*1234567893", "N3*1 MAIN ST", "N4*ANYTOWN*TX*75001", "REF*EI*123456789",
-    "HL*2*1*22*0", "SBR*P*18*******MA", "NM1*IL*1*DOE*JANE****MI*1EG4TE5MK73", "N3*1 ELM ST",
-    "N4*ANYTOWN*TX*75001", "DMG*D8*19500101*F", "NM1*PR*2*MEDICARE*****PI*00120",
-    "CLM*CLM-X12-1*401000***11:A:1**A*Y*Y", "DTP*434*RD8*20250525-20250601", "CL1*1*1*01", "HI*ABK:C8330",
-    "HI*BBR:XW043C3:D8:20250528", "NM1*71*1*ATTENDING*DOCTOR****XX*1234567893", "LX*1",
-    "SV2*0891*HC:Q2054*400000*UN*1", "DTP*472*D8*20250528", "LX*2", "SV2*0874**1000*UN*1", "DTP*472*D8*20250528",
-    "SE*30*0001", "GE*1*1", "IEA*1*000000001",
-]) + "~\n"
+X12_DELETED_PCS = inpatient_837i("CLM-X12-1", pcs="XW043C3")
 
 
 @pytest.fixture(scope="module")
