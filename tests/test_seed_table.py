@@ -275,7 +275,7 @@ def test_note_1_no_38999_for_autologous_collection() -> None:
     assert "38999" not in codes_of(answer, "CPT")
     note = next(n for n in answer.notes if "38999" in n.message)
     assert "ncci-manual" in note.sources and note.confidence == "unverified"
-    assert any(w.kind == "confidence" and "38999" in w.message for w in answer.warnings)
+    assert any(w.kind == "weak-evidence" and "38999" in w.message for w in answer.warnings)
 
 
 def test_note_2_revenue_codes_since_2019_04_01(kb: KB) -> None:

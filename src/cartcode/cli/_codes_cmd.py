@@ -72,7 +72,8 @@ def row_json(kb: KB, row: CodeRow) -> dict[str, Any]:
         "new_technology_group": row.nt_group, "predecessors": row.predecessors, "successors": row.successors,
         "statuses": [_status_json(s) for s in row.statuses],
         "sources": [{"id": s, "title": kb.source(s).title} for s in row.sources],
-        "confidence": row.confidence, "date_confidence": row.date_confidence, "note": row.note,
+        "confidence": row.confidence, "date_confidence": row.date_confidence,
+        "description_confidence": row.description_confidence, "note": row.note,
         "recommended_by": used_by(kb, row),
     }
     return {k: v for k, v in data.items() if v not in (None, [])}
@@ -150,7 +151,8 @@ def render(answer: dict[str, Any]) -> None:
         table.add_column("description / links / statuses", ratio=4, overflow="fold")
         table.add_column("sources (confidence)", ratio=2, overflow="fold")
         for row in answer["codes"]:
-            parts = [row["description"]]
+            descriptor = f" (descriptor {row['description_confidence']})" if row.get("description_confidence") else ""
+            parts = [row["description"] + descriptor]
             if row.get("predecessors"):
                 parts.append("predecessors: " + ", ".join(row["predecessors"]))
             if row.get("successors"):
@@ -162,7 +164,8 @@ def render(answer: dict[str, Any]) -> None:
             if row.get("recommended_by"):
                 parts.append("recommend decisions: " + ", ".join(row["recommended_by"]))
             sources = "; ".join(f"{s['id']}: {s['title']}" for s in row["sources"])
-            label = row["confidence"] + (f", dates {row['date_confidence']}" if row.get("date_confidence") else "")
+            label = row["confidence"] + (f", dates {row['date_confidence']}" if row.get("date_confidence") else "") \
+                + (f", descriptor {row['description_confidence']}" if row.get("description_confidence") else "")
             table.add_row(row["code"], row["system"], _period(row), "\n".join(parts), f"{sources} ({label})")
         console.print(table)
     console.print(f"KB edition {answer['kb']['edition']} (as of {answer['kb']['as_of']})", markup=False)

@@ -46,7 +46,8 @@ def _register() -> None:
     # Each command lives in its own module so that the front ends stay thin and separate.
     import importlib
 
-    for module_name in ("_recommend_cmd", "_codes_cmd", "_check_cmd", "_rules_cmd", "_batch_cmd", "_serve_cmd"):
+    for module_name in ("_recommend_cmd", "_codes_cmd", "_check_cmd", "_rules_cmd", "_batch_cmd", "_serve_cmd",
+                        "_kb_cmd"):
         importlib.import_module(f"cartcode.cli.{module_name}").register(app)
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cartcode.errors import InputError
-from cartcode.recommender._recommend import Answer
+from cartcode.recommender._recommend import Answer, CodeItem
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -109,6 +109,32 @@ def make_console() -> Console:
     return Console(width=max(width, 100), soft_wrap=False, highlight=False)
 
 
+def _host_of(mod: CodeItem, hosts: list[CodeItem]) -> CodeItem | None:
+    """The CPT/HCPCS entry a modifier goes on: same line, same claim (a claimless modifier: any claim)."""
+    for host in hosts:
+        if mod.code in host.modifiers and mod.line == host.line and mod.claim in (None, host.claim):
+            return host
+    return None
+
+
+def _code_row(code: CodeItem, on_line: str | None = None) -> tuple[str, str, str, str, str]:
+    from rich.markup import escape
+
+    extra = []
+    if code.modifiers:
+        extra.append("modifiers " + " ".join(code.modifiers))
+    if code.units:
+        extra.append(f"units {code.units}")
+    if code.amount:
+        extra.append(f"amount {code.amount}")
+    claim = f"[{code.claim}] " if code.claim and on_line is None else ""
+    use = claim + code.use + (f" [{'; '.join(extra)}]" if extra else "") + (" (optional)" if code.optional else "")
+    label = code.confidence + (f"; descriptor {code.description_confidence}" if code.description_confidence else "")
+    shown = f"  -{code.code} on {on_line}" if on_line else code.code
+    cells = (shown, code.system, use, code.where or "", f"{', '.join(code.sources)} ({label})")
+    return tuple(escape(cell) for cell in cells)  # type: ignore[return-value]  # "[units 1]" is not markup
+
+
 def render_answer(answer: Answer) -> None:
     """The answer as a person reads it: a code table, then payment, notes, warnings and the KB edition."""
     from rich.table import Table
@@ -126,15 +152,18 @@ def render_answer(answer: Answer) -> None:
     table.add_column("what it is for", ratio=3, overflow="fold")
     table.add_column("where on the claim", ratio=2, overflow="fold")
     table.add_column("sources (confidence)", ratio=2, overflow="fold")
+    # Each modifier is shown on its line: right under the CPT/HCPCS entry it goes on (same line and claim).
+    hosts = [c for c in answer.codes if c.modifiers]
+    placed: set[int] = set()
     for code in answer.codes:
-        extra = []
-        if code.units:
-            extra.append(f"units {code.units}")
-        if code.amount:
-            extra.append(f"amount {code.amount}")
-        use = code.use + (f" [{'; '.join(extra)}]" if extra else "") + (" (optional)" if code.optional else "")
-        table.add_row(code.code, code.system, use, code.where or "",
-                      f"{', '.join(code.sources)} ({code.confidence})")
+        if code.system == "modifier" and _host_of(code, hosts) is not None:
+            continue
+        table.add_row(*_code_row(code))
+        for mod in answer.codes:
+            if mod.system == "modifier" and mod.code in code.modifiers and _host_of(mod, [code]) is code \
+                    and id(mod) not in placed:
+                placed.add(id(mod))
+                table.add_row(*_code_row(mod, on_line=code.code))
     console.print(table)
     if answer.payment:
         console.print("[bold]Payment[/bold]")
@@ -149,5 +178,11 @@ def render_answer(answer: Answer) -> None:
     if answer.warnings:
         console.print("[bold yellow]Warnings[/bold yellow]")
         for warning in answer.warnings:
-            console.print(f"  ! {warning.message}  [{', '.join(warning.sources)}]", markup=False)
+            if warning.facts:  # a grouped warning: one fact a line
+                head = warning.message.split(": ", 1)[0]  # the head, with the count, names no fact
+                console.print(f"  ! {head}  [{', '.join(warning.sources)}]", markup=False)
+                for fact in warning.facts:
+                    console.print(f"      - {fact}", markup=False)
+            else:
+                console.print(f"  ! {warning.message}  [{', '.join(warning.sources)}]", markup=False)
     console.print(f"KB edition {answer.kb['edition']} (as of {answer.kb['as_of']})", markup=False)

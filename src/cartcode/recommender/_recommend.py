@@ -15,10 +15,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cartcode.recommender._encounter import Encounter, parse_encounter, resolve_product
 from cartcode.errors import InputError
 from cartcode.kb.loader import KB, load_kb
 from cartcode.kb.schema import CONFIDENCE_RANK, CodeRow, Decision, Emit, Product, Status, When
+from cartcode.recommender._encounter import Encounter, parse_encounter, resolve_product
 
 __all__ = ["Answer", "CodeItem", "Message", "PaymentItem", "recommend"]
 
@@ -37,6 +37,12 @@ class CodeItem(BaseModel):
     use: str  # what it is for on this claim
     where: str | None = None  # where it goes on the claim (837 segment; paper form locator)
     line: str | None = None  # codes sharing a service line share this key (admin, product, ...)
+    # the claim a line goes on when one service is billed on several claims (office fractional
+    # product claims: "first claim" / "later claims, same date of service")
+    claim: str | None = None
+    # CPT/HCPCS lines: the modifier codes on this line, in order (each is also an entry of
+    # `codes` with system "modifier" and the same line and claim)
+    modifiers: list[str] = Field(default_factory=list)
     units: str | None = None
     amount: str | None = None  # charge rule or value-code amount
     optional: bool = False  # an alternative the coder may choose (e.g. tracking-only lines)
@@ -44,6 +50,7 @@ class CodeItem(BaseModel):
     effective_to: dt.date | None = None
     sources: list[str]
     confidence: str
+    description_confidence: str | None = None  # when the descriptor rests on weaker evidence than the code
     decisions: list[str] = Field(default_factory=list)  # the decision rows that produced it
 
 
@@ -73,6 +80,7 @@ class Message(BaseModel):
     sources: list[str]
     confidence: str | None = None
     decision: str | None = None  # the decisions.yaml row it comes from, when it comes from one
+    facts: list[str] | None = None  # grouped warnings: one line per fact (weak-evidence, unverified)
 
 
 class Answer(BaseModel):
@@ -133,6 +141,8 @@ class _Builder:
         self.notes: list[Message] = []
         self.warnings: list[Message] = []
         self._date_warned: set[tuple[str, str]] = set()
+        # weak-evidence facts, grouped into one warning by finish(): (label, fact, sources)
+        self._weak: list[tuple[str, str, list[str]]] = []
         self._policies_used: list[str] = []  # dated switches the applied decisions depended on
 
     # -- conditions --------------------------------------------------------------------------
@@ -258,10 +268,12 @@ class _Builder:
             optional=emit.optional, effective_from=row.effective_from, effective_to=row.effective_to,
             sources=_merge(row.sources, rule_sources, emit.sources, extra_sources),
             confidence=_weakest(row.confidence, rule_label, emit.confidence),
+            description_confidence=row.description_confidence,
             decisions=[decision.id],
         )
         for existing in self.codes:
-            if (existing.system, existing.code, existing.line) == (item.system, item.code, item.line):
+            if (existing.system, existing.code, existing.line, existing.claim) == \
+                    (item.system, item.code, item.line, item.claim):
                 existing.sources = _merge(existing.sources, item.sources)
                 existing.decisions = _merge(existing.decisions, item.decisions)
                 return
@@ -276,11 +288,8 @@ class _Builder:
         if key in self._date_warned:
             return
         self._date_warned.add(key)
-        self.warnings.append(Message(
-            kind="weak-date", confidence=label, sources=list(row.sources),
-            message=f"The period of {row.system} {row.code} is {label}: "
-                    f"{_period(row.effective_from, row.effective_to)}" + (f" ({row.note})" if row.note else ""),
-        ))
+        self._weak.append((label, f"the period of {row.system} {row.code}, "
+                                  f"{_period(row.effective_from, row.effective_to)} ({label})", list(row.sources)))
 
     def add_payment(self, *, system: str, code: str, description: str, decision: Decision, emit: Emit,
                     sources: Iterable[str], confidence: str, status: str | None = None,
@@ -396,8 +405,83 @@ class _Builder:
             message=f"{system} {code} (decision {decision.id}) is not valid on {self.day.isoformat()} "
                     f"(KB periods: {periods}); it is left out and the KB has no replacement for the date"))
 
+    # -- office fractional claims (POS 11, Medicare Part B) ----------------------------------
+    def _office_claims(self) -> None:
+        """Physician office, Medicare: the product Q-code line is billed on several claims for the
+        same date of service (fractional units adding up to 1). The product line becomes two claim
+        groups, each with the modifiers of its policy row (e.g. first claim: KX LU; later claims:
+        KX LU 76), its label, and the units from professional-lu-fractional-units."""
+        enc = self.enc
+        if (enc.setting, enc.place_of_service, enc.payer) != ("professional", "office", "medicare"):
+            return
+        hosts = [c for c in self.codes if c.system == "HCPCS" and c.line == "product" and c.claim is None]
+        groups = [(label, self.kb.policy(policy_id, self.day), policy_id) for label, policy_id in _OFFICE_CLAIMS]
+        if not hosts or any(row is None for _, row, _ in groups):
+            return
+        units_row = self.kb.policy("professional-lu-fractional-units", self.day)
+        loose = [c for c in self.codes if c.system == "modifier" and c.line == "product" and c.claim is None]
+        out: list[CodeItem] = []
+        for item in self.codes:
+            if item in loose:
+                continue  # re-issued on each claim group below
+            if item not in hosts:
+                out.append(item)
+                continue
+            for label, row, policy_id in groups:
+                assert row is not None
+                if policy_id not in self._policies_used:
+                    self._policies_used.append(policy_id)
+                update: dict[str, Any] = {
+                    "claim": label, "sources": _merge(item.sources, row.sources),
+                    "confidence": _weakest(item.confidence, row.confidence),
+                    "decisions": list(item.decisions)}
+                if units_row is not None:
+                    update["units"] = (f"{units_row.value} per claim (MM12928's example; the fraction per claim "
+                                       "varies by MAC); the claims for the date of service add up to 1 unit")
+                    update["sources"] = _merge(update["sources"], units_row.sources)
+                    update["confidence"] = _weakest(update["confidence"], units_row.confidence)
+                out.append(item.model_copy(update=update, deep=True))
+                wanted = str(row.value).split()
+                for code in [*wanted, *(m.code for m in loose if m.code not in wanted)]:
+                    out.append(self._claim_modifier(code, label, row.sources if code in wanted else [],
+                                                    row.confidence if code in wanted else None, loose, item))
+        self.codes = out
+
+    def _claim_modifier(self, code: str, label: str, sources: list[str], confidence: str | None,
+                        loose: list[CodeItem], host: CodeItem) -> CodeItem:
+        emitted = next((m for m in loose if m.code == code), None)
+        if emitted is not None:
+            return emitted.model_copy(update={
+                "claim": label, "sources": _merge(emitted.sources, sources),
+                "confidence": _weakest(emitted.confidence, confidence)}, deep=True)
+        row = self.kb.code("modifier", code, self.day)
+        if row is not None:
+            self._date_warning(row)
+        where = next((m.where for m in loose if m.where), _MOD_1500)
+        return CodeItem(
+            system="modifier", code=code, description=row.description if row is not None else code,
+            use=f"On the product line of the {label} ({_OFFICE_USE.get(code, 'per the manufacturer guide')})",
+            where=where, line=host.line, claim=label,
+            effective_from=row.effective_from if row else None, effective_to=row.effective_to if row else None,
+            sources=_merge(row.sources if row else [], sources),
+            confidence=_weakest(row.confidence if row else None, confidence),
+            description_confidence=row.description_confidence if row else None,
+            decisions=list(host.decisions))
+
+    def _attach_modifiers(self) -> None:
+        """Each modifier with a line goes on the CPT/HCPCS entries of that line (and claim)."""
+        for host in self.codes:
+            if host.system not in ("CPT", "HCPCS") or host.line is None:
+                continue
+            for mod in self.codes:
+                if mod.system == "modifier" and mod.line == host.line and mod.claim in (None, host.claim) \
+                        and mod.code not in host.modifiers:
+                    host.modifiers.append(mod.code)
+
     # -- warnings every answer owes ----------------------------------------------------------
     def finish(self) -> None:
+        self._office_claims()
+        self._attach_modifiers()
         self._horizon()
         approval = self.product.fda_approval
         if approval is not None and self.day < approval and self.enc.clinical_trial == "none" \
@@ -407,24 +491,36 @@ class _Builder:
                 message=f"{self.day.isoformat()} is before {self._name()}'s FDA approval ({approval.isoformat()}): "
                         "a use then is investigational; say so with clinical_trial or expanded_access"))
         self._policy_warnings()
+        unverified: list[tuple[str, str, list[str]]] = []
         for code in self.codes:
             if code.confidence != "V-primary":
-                self.warnings.append(Message(
-                    kind="confidence", confidence=code.confidence, sources=code.sources,
-                    message=f"{code.system} {code.code} rests on {code.confidence} evidence"
-                            f"{' (optional line)' if code.optional else ''}"))
+                fact = f"{code.system} {code.code}" + (f" on the {code.claim}" if code.claim else "") + \
+                    f" ({code.confidence}{', optional line' if code.optional else ''})"
+                (unverified if code.confidence == "unverified" else self._weak).append(
+                    (code.confidence, fact, code.sources))
+            if code.description_confidence and code.description_confidence != "V-primary":
+                self._weak.append((code.description_confidence,
+                                   f"the descriptor of {code.system} {code.code} ({code.description_confidence})",
+                                   code.sources))
         for pay in self.payment:
             if pay.confidence != "V-primary":
                 shown = pay.status and pay.status != pay.system
                 what = f"{pay.system} {pay.code}" + (f" {pay.status} {pay.value}" if shown else "")
-                self.warnings.append(Message(
-                    kind="confidence", confidence=pay.confidence, sources=pay.sources,
-                    message=f"Payment fact {what} ({pay.kind}) rests on {pay.confidence} evidence"))
+                self._weak.append((pay.confidence, f"payment fact {what} ({pay.kind}; {pay.confidence})",
+                                   pay.sources))
         for note in self.notes:
             if note.confidence and note.confidence != "V-primary":
-                self.warnings.append(Message(
-                    kind="confidence", confidence=note.confidence, sources=note.sources,
-                    message=f"Note rests on {note.confidence} evidence: {note.message}"))
+                self._weak.append((note.confidence, f"the note \"{_short(note.message)}\" ({note.confidence})",
+                                   note.sources))
+        if unverified:
+            self.warnings.append(_grouped(
+                "unverified", unverified,
+                "No source confirms these codes on the claim (unverified); check them with the payer before billing"))
+        if self._weak:
+            self.warnings.append(_grouped(
+                "weak-evidence", self._weak,
+                "These facts of the answer rest on evidence weaker than a primary source (the label says how "
+                "weak); check them before relying on them"))
 
     def _policy_warnings(self) -> None:
         """A dated switch the answer depends on (e.g. the KX end, the CC 90 start) whose value or
@@ -444,11 +540,9 @@ class _Builder:
                 if weak_date:
                     what.append(f"its dates ({_period(item.effective_from, item.effective_to)}) are "
                                 f"{item.date_confidence}")
-                self.warnings.append(Message(
-                    kind="weak-date" if weak_date and not weak_value else "confidence",
-                    confidence=item.date_confidence if weak_date and not weak_value else item.confidence,
-                    sources=list(item.sources),
-                    message=f"The answer depends on policy {policy_id} ({item.description}): {' and '.join(what)}"))
+                label = _weakest(item.confidence if weak_value else None, item.date_confidence if weak_date else None)
+                self._weak.append((label, f"policy {policy_id} ({item.description}): {' and '.join(what)}",
+                                   list(item.sources)))
 
     def _horizon(self) -> None:
         policy_id = "pcs-confirmed-through" if self.enc.setting == "inpatient" else "cpt-confirmed-through"
@@ -477,6 +571,34 @@ class _Builder:
         enc["routes"] = self._routes()
         return Answer(kb=self.kb.stamp(), encounter=enc, codes=self.codes, payment=self.payment, notes=self.notes,
                       warnings=self.warnings)
+
+
+_OFFICE_CLAIMS = (
+    ("first claim", "office-product-modifiers-first-claim"),
+    ("later claims, same date of service", "office-product-modifiers-later-claims"),
+)
+_OFFICE_USE = {
+    "KX": "REMS-facility attestation",
+    "LU": "fractionalized payment, MM12928",
+    "76": "repeat claim for the same date of service",
+}
+_MOD_1500 = "837P 2400 SV101-3; CMS-1500 item 24D (modifier)"
+
+
+def _short(text: str, limit: int = 90) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+
+
+def _grouped(kind: str, facts: list[tuple[str, str, list[str]]], head: str) -> Message:
+    """One warning listing every fact (CONTRACT.md: grouped warnings carry `facts`)."""
+    lines: list[str] = []
+    for _, fact, _ in facts:
+        if fact not in lines:
+            lines.append(fact)
+    count = f"{len(lines)} fact{'s' if len(lines) != 1 else ''}"
+    return Message(kind=kind, confidence=_weakest(*(label for label, _, _ in facts)),
+                   sources=_merge(*(sources for _, _, sources in facts)), facts=lines,
+                   message=f"{head} ({count}): " + "; ".join(lines) + ".")
 
 
 def _period(start: dt.date | None, end: dt.date | None) -> str:

@@ -165,8 +165,11 @@
       text: `Codes for ${enc.setting || ""} ${enc.product_name || enc.product || ""} on ${enc.date || ""}` }));
     out.push(table("Codes for the claim", ["System", "Code", "Description", "What it is for", "Where it goes", "Sources",
       "Confidence"],
-    (answer.codes || []).map((c) => [c.system, codeLink(c.code, c.system), c.description || "", c.use || "",
-      whereText(c.where), sourceList(c.sources), c.confidence || ""])));
+    (answer.codes || []).map((c) => [c.system,
+      [codeLink(c.code, c.system), (c.modifiers || []).length ? ` with modifiers ${c.modifiers.join(" ")}` : ""],
+      c.description || "", (c.claim ? `[${c.claim}] ` : "") + (c.use || ""),
+      whereText(c.where), sourceList(c.sources),
+      (c.confidence || "") + (c.description_confidence ? `; descriptor ${c.description_confidence}` : "")])));
     if ((answer.payment || []).length) {
       out.push(table("What the payer derives", ["System", "Code", "Description", "Sources"],
         answer.payment.map((p) => [p.system, codeLink(p.code, p.system), p.description || p.use || "",
@@ -180,7 +183,10 @@
     if ((answer.warnings || []).length) {
       out.push(el("h3", { text: "Warnings" }));
       out.push(el("ul", { class: "warnings" },
-        answer.warnings.map((w) => el("li", {}, w.message, sourceList(w.sources)))));
+        answer.warnings.map((w) => (w.facts || []).length
+          ? el("li", {}, w.message.split(": ")[0], sourceList(w.sources),
+            el("ul", { class: "facts" }, w.facts.map((f) => el("li", { text: f }))))
+          : el("li", {}, w.message, sourceList(w.sources)))));
     }
     if (answer.kb) out.push(el("p", { class: "stamp", text: `KB ${answer.kb.edition} (as of ${answer.kb.as_of})` }));
     return out;
