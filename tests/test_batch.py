@@ -10,12 +10,14 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
 
 from cartcode.batch import _run as batch
 from cartcode.checker._engine import check_results
+from cartcode.findings import Finding
 
 ROOT = Path(__file__).resolve().parents[1]
 from shared_data import SHARED  # noqa: E402
@@ -172,31 +174,13 @@ def test_split_runs_give_the_same_output(tmp_path: Path, monkeypatch: pytest.Mon
     assert _final_bytes(tmp_path / "merged-apart") == expected
 
 
-@pytest.mark.parametrize(
-    "loc",
-    [
-        {},
-        {"file": "a.837", "segment": 3, "line": 3, "loop": "2300", "segment_id": "CLM", "element": "CLM01",
-         "offset": 0},
-        {"file": 'x"\\\u00e9\n\u2028', "path": "$.claims[0]"},
-        {"segment_id": "HI", "segment": 7},
-        {"file": "a", "line": True},  # not an int: the generic encoder
-        {"file": "a", "line": None},
-        {"file": "a", "note": "a key Location does not have"},
-        {"file": "a", "segment": 2**70},
-    ],
-)
-def test_location_json_is_what_json_dumps_gives(loc: dict[str, object]) -> None:
-    from cartcode.batch._rows import _location_json
-
-    assert _location_json(loc) == json.dumps(loc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def test_the_fix_memo_key_covers_every_field_of_fix() -> None:
+    import dataclasses
+
     from cartcode.batch._rows import FIX_FIELDS
     from cartcode.findings import Fix
 
-    assert tuple(Fix.model_fields) == FIX_FIELDS
+    assert tuple(f.name for f in dataclasses.fields(Fix)) == FIX_FIELDS
 
 
 def test_the_merge_process_never_imports_pandas() -> None:
@@ -225,8 +209,32 @@ def test_cli_exit_codes_and_summary(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "matches no file" in missing.stderr and "Traceback" not in missing.stderr
 
 
+def reference_row(file: str, index: int, claim_id: str | None, finding: Finding, edition: str) -> dict[str, Any]:
+    """A findings row through the contract's own serialisation (Finding.to_json)."""
+
+    def dumps(value: Any) -> str:
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    data = finding.to_json()
+    return {
+        "file": file,
+        "claim_index": index,
+        "claim_id": claim_id,
+        "status": "checked",
+        "rule": data["rule"],
+        "name": data["name"],
+        "severity": data["severity"],
+        "message": data["message"],
+        "location": dumps(data.get("location") or {}),
+        "codes": dumps(data.get("codes") or []),
+        "fix": dumps(data["fix"]) if data.get("fix") is not None else None,
+        "sources": dumps(data.get("sources") or []),
+        "kb_edition": edition,
+    }
+
+
 def test_findings_rows_serialise_as_the_contract_does() -> None:
-    from cartcode.batch._rows import finding_row, reference_row
+    from cartcode.batch._rows import finding_row
 
     data = b"".join(synth837.generate(300, cart_fraction=0.1))
     findings = [f for r in check_results(data, filename="s.837") for f in r.findings]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -11,10 +12,10 @@ import pytest
 
 from cartcode.checker import _engine as engine
 from cartcode.findings import CodeRef, Fix
-from cartcode.model import Claim, ClaimError
 from cartcode.formats import _json as json_claims
 from cartcode.formats import read_claims
 from cartcode.formats.fhir import _reader as fhir
+from cartcode.model import Claim, ClaimError
 from shared_data import SHARED
 
 SHARED_FHIR = SHARED / "fhir"
@@ -31,7 +32,7 @@ def comparable(claim: Claim) -> dict[str, Any]:
             return [strip(v) for v in value]
         return value
 
-    return strip(claim.model_dump())  # type: ignore[no-any-return]
+    return strip(dataclasses.asdict(claim))  # type: ignore[no-any-return]
 
 
 def test_blue_button_eobs_read_with_located_model_warnings() -> None:
@@ -82,7 +83,7 @@ def test_same_findings_as_json_twin(name: str, kb: Any) -> None:
 
     def key(report: engine.Report) -> list[tuple[Any, ...]]:
         return [
-            (f.rule, f.severity.value, f.message, f.fix and f.fix.model_dump())
+            (f.rule, f.severity.value, f.message, f.fix and dataclasses.asdict(f.fix))
             for c in report.claims
             for f in c.findings
             if not f.rule.startswith("FHIR-")

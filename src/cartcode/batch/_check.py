@@ -7,6 +7,7 @@ size. Every claim read gives exactly one claims row (checked or failed), in inpu
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -14,9 +15,9 @@ from typing import Any, BinaryIO, Final
 
 from cartcode.batch._inputs import InputKind, iter_lines, open_input, read_all
 from cartcode.batch._rows import Columns, finding_row
-from cartcode.formats.x12._stream import SUPPORTS_SKIPPED, Range, is_cleared, read_stream
 from cartcode.checker._engine import check_claim
-from cartcode.findings import ClaimResult, Finding
+from cartcode.findings import ClaimResult
+from cartcode.formats.x12._stream import SUPPORTS_SKIPPED, Range, is_cleared, read_stream
 from cartcode.kb.loader import KB
 from cartcode.model import Claim, ClaimError, ClaimSource
 
@@ -165,7 +166,7 @@ def x12_columns(
 def _relined(result: ClaimResult, line: int, index: int) -> ClaimResult:
     """An NDJSON line's result: its claim index in the file and its line in every location."""
     findings = [
-        Finding.model_validate({**f.model_dump(), "location": {**f.location, "line": line}}) for f in result.findings
+        dataclasses.replace(f, location={**f.location, "line": line}) for f in result.findings
     ]
     error = f"line {line}: {result.error}" if result.error else None
     return ClaimResult(id=result.id, source=ClaimSource(file=result.source.file, index=index), status=result.status,

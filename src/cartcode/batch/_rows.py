@@ -48,61 +48,14 @@ CLAIMS_COLUMNS: Final[tuple[tuple[str, str, bool], ...]] = (
 )
 
 
-def _dumps_std(value: Any) -> str:
-    # sorted keys and no spaces: the same finding always gives the same bytes
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def _one_encoder() -> Any:
-    """json.dumps(..., sort_keys=True, separators=(",", ":"), ensure_ascii=False) as one C
-    encoder made once: json.dumps makes a new encoder per call, which costs more than the
-    encoding of a finding's small values. Values here are plain (no NaN, no cycles)."""
-    make = getattr(json.encoder, "c_make_encoder", None)
-    basestring = getattr(json.encoder, "c_encode_basestring", None)
-    if make is None or basestring is None:  # a Python without the _json accelerator
-        return None
-    return make(None, _no_default, basestring, None, ":", ",", True, False, True)
-
-
-def _no_default(value: Any) -> Any:
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
-_ENCODER: Final = _one_encoder()
-
-
-def _dumps(value: Any) -> str:
-    if _ENCODER is None:
-        return _dumps_std(value)
-    return "".join(_ENCODER(value, 0))
-
-
-# A finding's location as JSON without the generic encoder: its keys are Location's fields,
-# in sorted order (json.dumps(sort_keys=True) gives the same), its values strings and ints.
-_LOCATION_KEYS: Final = ("element", "file", "line", "loop", "offset", "path", "segment", "segment_id")
-_LOCATION_KEY_SET: Final = frozenset(_LOCATION_KEYS)
-_QUOTED_KEYS: Final = {key: f'"{key}":' for key in _LOCATION_KEYS}
-_encode_str: Final[Any] = getattr(json.encoder, "c_encode_basestring", None)
-
-
-def _location_json(loc: dict[str, Any]) -> str:
-    if _encode_str is None or not _LOCATION_KEY_SET.issuperset(loc):
-        return _dumps(loc)
-    parts: list[str] = []
-    for key in _LOCATION_KEYS:
-        if key in loc:
-            value = loc[key]
-            if isinstance(value, str):
-                parts.append(_QUOTED_KEYS[key] + _encode_str(value))
-            elif type(value) is int:
-                parts.append(_QUOTED_KEYS[key] + str(value))
-            else:
-                return _dumps(loc)
-    return "{" + ",".join(parts) + "}"
+# sorted keys and no spaces: the same finding always gives the same bytes. One encoder, made once
+# (json.dumps with options makes a new one per call).
+_ENCODER: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_dumps: Final = _ENCODER.encode
 
 
 def _fix_json(fix: Fix) -> str:
-    """A fix's JSON (pydantic's own dump), memoised: the same replacement recurs on claim after
+    """A fix's JSON (Fix.to_json), memoised: the same replacement recurs on claim after
     claim. The key holds every field of Fix (FIX_FIELDS; a test keeps the two equal)."""
     key = (
         "fix",
@@ -113,7 +66,7 @@ def _fix_json(fix: Fix) -> str:
         fix.title,
     )
     found = _JSON_MEMO.get(key)
-    return found if found is not None else _memo_dumps(key, fix.model_dump(mode="json"))
+    return found if found is not None else _memo_dumps(key, fix.to_json())
 
 
 _JSON_MEMO: Final[dict[tuple[Any, ...], str]] = {}  # codes and source lists: few distinct per batch
@@ -129,8 +82,8 @@ def _memo_dumps(key: tuple[Any, ...], value: Any) -> str:
 
 
 def finding_row(file: str, index: int, claim_id: str | None, finding: Finding, edition: str) -> dict[str, Any]:
-    """A findings row. Reads the model's fields directly (model_dump per finding would cost more
-    than the rules on an all-CAR-T batch); a test checks it against Finding.to_json()."""
+    """A findings row, read from the finding's fields (memoised JSON for the values that recur);
+    a test checks it against Finding.to_json()."""
     fix = finding.fix
     return {
         "file": file,
@@ -141,33 +94,13 @@ def finding_row(file: str, index: int, claim_id: str | None, finding: Finding, e
         "name": finding.name,
         "severity": str(finding.severity),
         "message": finding.message,
-        "location": _location_json(finding.location),
+        "location": _dumps(finding.location),
         "codes": _memo_dumps(
             ("codes", *[(c.system, c.code) for c in finding.codes]),
             [{"code": c.code, "system": c.system} for c in finding.codes],
         ),
         "fix": _fix_json(fix) if fix is not None else None,
         "sources": _memo_dumps(("sources", *finding.sources), finding.sources),
-        "kb_edition": edition,
-    }
-
-
-def reference_row(file: str, index: int, claim_id: str | None, finding: Finding, edition: str) -> dict[str, Any]:
-    """finding_row through the contract's own serialisation (Finding.to_json), for the tests."""
-    data = finding.to_json()
-    return {
-        "file": file,
-        "claim_index": index,
-        "claim_id": claim_id,
-        "status": "checked",
-        "rule": data["rule"],
-        "name": data["name"],
-        "severity": data["severity"],
-        "message": data["message"],
-        "location": _dumps_std(data.get("location") or {}),
-        "codes": _dumps_std(data.get("codes") or []),
-        "fix": _dumps_std(data["fix"]) if data.get("fix") is not None else None,
-        "sources": _dumps_std(data.get("sources") or []),
         "kb_edition": edition,
     }
 
@@ -245,7 +178,7 @@ def finding_of(row: dict[str, Any]) -> Finding:
     """A findings row back as a Finding (the inverse of finding_row)."""
     from cartcode.findings import Finding
 
-    return Finding.model_validate({
+    return Finding.from_json({
         "rule": row["rule"],
         "name": row["name"],
         "severity": row["severity"],

@@ -11,16 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
-from pydantic import BaseModel
-
+from cartcode.checker._registry import Hit, RuleSpec
 from cartcode.findings import CodeRef, Finding, Fix
 from cartcode.kb.loader import KB
 from cartcode.kb.schema import CodeRow, Policy
 from cartcode.model import Claim, Coded, Line, Location, Note, Procedure
-from cartcode.formats._fastbuild import new_model
-from cartcode.checker._registry import Hit, RuleSpec
 
 # The roles (codes.yaml) of codes that administer a CAR-T product.
 ADMIN: Final = "admin"
@@ -387,26 +384,13 @@ class Ctx:
         return [lf for lf in self.lines if lf.rev in revs or (lf.row is not None and lf.row.role in PRODUCT_ROLES)]
 
 
-M = TypeVar("M", bound=BaseModel)
-
-
-def construct(cls: type[M], values: dict[str, Any]) -> M:
-    """A model from values that are already valid, without pydantic's per-field loop.
-
-    What ``model_construct`` does when every field is given, minus the generic machinery: it is
-    the cost of a finding in a batch (tests/test_rule_engine.py pins the result to the validated
-    model's).
-    """
-    return new_model(cls, values, set(values))  # type: ignore[no-any-return]
-
-
 _REFS: Final[dict[tuple[str, str], CodeRef]] = {}  # CodeRef is frozen: one object per code is enough
 
 
 def ref(system: str, code: str) -> CodeRef:
     found = _REFS.get((system, code))
     if found is None:
-        found = construct(CodeRef, {"system": system, "code": code})
+        found = CodeRef(system=system, code=code)
         if len(_REFS) < 100_000:
             _REFS[(system, code)] = found
     return found
@@ -420,13 +404,13 @@ def fix(
     line: int | None = None,
     title: str | None = None,
 ) -> Fix:
-    return construct(Fix, {
-        "remove": [ref(s, c) for s, c in remove],
-        "add": [ref(s, c) for s, c in add],
-        "safe": safe,
-        "line": line,
-        "title": title,
-    })
+    return Fix(
+        remove=[ref(s, c) for s, c in remove],
+        add=[ref(s, c) for s, c in add],
+        safe=safe,
+        line=line,
+        title=title,
+    )
 
 
 def replace(system: str, old: str, new: str, *, safe: bool, line: int | None = None) -> Fix:
@@ -434,10 +418,8 @@ def replace(system: str, old: str, new: str, *, safe: bool, line: int | None = N
 
 
 def location_dict(loc: Location | None) -> dict[str, Any]:
-    """Location.as_dict() without pydantic's serializer (same result for this flat model)."""
-    if loc is None:
-        return {}
-    return {k: v for k, v in loc.__dict__.items() if v is not None}
+    """A finding's location: Location.as_dict(), or {} for none."""
+    return loc.as_dict() if loc is not None else {}
 
 
 def build_finding(spec: RuleSpec, hit: Hit) -> Finding:
@@ -445,16 +427,16 @@ def build_finding(spec: RuleSpec, hit: Hit) -> Finding:
     sources = list(spec.sources)
     if hit.sources:
         sources.extend(s for s in hit.sources if s not in sources)
-    return construct(Finding, {
-        "rule": spec.id,
-        "name": spec.name,
-        "severity": hit.severity or spec.severity,
-        "message": hit.message,
-        "location": location_dict(hit.loc),
-        "codes": [ref(s, c) for s, c in hit.codes],
-        "fix": hit.fix,
-        "sources": sources,
-    })
+    return Finding(
+        rule=spec.id,
+        name=spec.name,
+        severity=hit.severity or spec.severity,
+        message=hit.message,
+        location=location_dict(hit.loc),
+        codes=[ref(s, c) for s, c in hit.codes],
+        fix=hit.fix,
+        sources=sources,
+    )
 
 
 def fmt_date(day: dt.date | None) -> str:

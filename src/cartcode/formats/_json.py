@@ -5,9 +5,7 @@ its JSON path (``$.claims[0].lines[1].code``) so findings point at it. A claim t
 format fails alone (a :class:`ClaimError` naming the JSON path); the others are still read. Only
 a file that is not JSON at all is an :class:`~cartcode.errors.InputError`.
 
-The reader validates by hand and builds the models without pydantic validation: it is on the hot path
-of `check` and `batch`, and pydantic validation of every nested value would cost more than all
-the rules together.
+The reader validates by hand, value by value, and builds the models from checked values.
 """
 
 from __future__ import annotations
@@ -35,7 +33,6 @@ from cartcode.model import (
     Procedure,
     ValueCode,
 )
-from cartcode.formats._fastbuild import construct as _new
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _KINDS = ("institutional", "professional")
@@ -112,21 +109,8 @@ class _Bad(Exception):
 
 
 
-_LOC_TEMPLATE: dict[str, Any] = dict.fromkeys(Location.model_fields)
-_LOC_SET = frozenset({"file", "path"})
-
-
 def _loc(file: str, path: str) -> Location:
-    # The commonest object of a claim (one per value): assembled directly from a template.
-    data = _LOC_TEMPLATE.copy()
-    data["file"] = file
-    data["path"] = path
-    obj = Location.__new__(Location)
-    object.__setattr__(obj, "__dict__", data)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(_LOC_SET))
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
-    return obj
+    return Location(file=file, path=path)
 
 
 def _str(value: Any, path: str, *, allow_int: bool = False) -> str:
@@ -223,9 +207,9 @@ def _notes(items: list[Any], path: str, file: str) -> list[Note]:
             _keys(item, frozenset({"text", "reference"}), p)
             text = _str(item.get("text"), f"{p}.text")
             reference = _opt_str(item, "reference", p)
-            out.append(_new(Note, text=text, reference=reference, loc=_loc(file, f"{p}.text")))
+            out.append(Note(text=text, reference=reference, loc=_loc(file, f"{p}.text")))
         else:
-            out.append(_new(Note, text=_str(item, p), reference=None, loc=_loc(file, p)))
+            out.append(Note(text=_str(item, p), reference=None, loc=_loc(file, p)))
     return out
 
 
@@ -236,8 +220,7 @@ def _line(obj: Any, number: int, path: str, file: str) -> Line:
     revenue = None
     if obj.get("revenue_code") is not None:
         text = _str(obj["revenue_code"], f"{path}.revenue_code", allow_int=True)
-        revenue = _new(
-            Coded,
+        revenue = Coded(
             system="revenue",
             code=normalise("revenue", text.zfill(4) if text.isdigit() else text),
             loc=_loc(file, f"{path}.revenue_code"),
@@ -248,19 +231,18 @@ def _line(obj: Any, number: int, path: str, file: str) -> Line:
         system = obj.get("system") or hcpcs_system(text)
         if system not in ("CPT", "HCPCS"):
             raise _Bad(f"{path}.system", f"expected CPT or HCPCS, got {json.dumps(system)}")
-        procedure = _new(Coded, system=system, code=text, loc=_loc(file, f"{path}.code"))
+        procedure = Coded(system=system, code=text, loc=_loc(file, f"{path}.code"))
     modifiers = []
     for i, item in enumerate(_list(obj, "modifiers", path)):
         text, _, p = _code_entry(item, f"{path}.modifiers[{i}]")
-        modifiers.append(_new(Coded, system="modifier", code=normalise("modifier", text), loc=_loc(file, p)))
+        modifiers.append(Coded(system="modifier", code=normalise("modifier", text), loc=_loc(file, p)))
     pointers = []
     for i, item in enumerate(_list(obj, "diagnosis_pointers", path)):
         if not isinstance(item, int) or isinstance(item, bool) or item < 1:
             raise _Bad(f"{path}.diagnosis_pointers[{i}]", "expected a positive whole number")
         pointers.append(item)
     locs = {key: _loc(file, f"{path}.{key}") for key in ("units", "charge", "date", "ndc") if key in obj}
-    return _new(
-        Line,
+    return Line(
         number=number,
         revenue_code=revenue,
         procedure=procedure,
@@ -298,8 +280,7 @@ def _claim(obj: Any, index: int, base: str, file: str) -> Claim:
             _keys(extra, frozenset({"code", "kind", "poa"}), p)
         dx_kind: Any = _enum(extra, "kind", p, _DX_KINDS) or ("principal" if i == 0 else "other")
         diagnoses.append(
-            _new(
-                Diagnosis,
+            Diagnosis(
                 system="ICD-10-CM",
                 code=normalise("ICD-10-CM", text),
                 loc=_loc(file, cp),
@@ -317,8 +298,7 @@ def _claim(obj: Any, index: int, base: str, file: str) -> Claim:
         if not isinstance(principal, bool):
             raise _Bad(f"{p}.principal", "expected true or false")
         procedures.append(
-            _new(
-                Procedure,
+            Procedure(
                 system="ICD-10-PCS",
                 code=normalise("ICD-10-PCS", text),
                 loc=_loc(file, cp),
@@ -331,7 +311,7 @@ def _claim(obj: Any, index: int, base: str, file: str) -> Claim:
         text, extra, cp = _code_entry(item, f"{base}.condition_codes[{i}]")
         if extra:
             _keys(extra, frozenset({"code"}), f"{base}.condition_codes[{i}]")
-        conditions.append(_new(Coded, system="condition", code=normalise("condition", text), loc=_loc(file, cp)))
+        conditions.append(Coded(system="condition", code=normalise("condition", text), loc=_loc(file, cp)))
     values = []
     for i, item in enumerate(_list(obj, "value_codes", base)):
         p = f"{base}.value_codes[{i}]"
@@ -339,8 +319,7 @@ def _claim(obj: Any, index: int, base: str, file: str) -> Claim:
         if extra:
             _keys(extra, frozenset({"code", "amount"}), p)
         values.append(
-            _new(
-                ValueCode,
+            ValueCode(
                 system="value",
                 code=normalise("value", text),
                 loc=_loc(file, cp),
@@ -354,8 +333,7 @@ def _claim(obj: Any, index: int, base: str, file: str) -> Claim:
         if extra:
             _keys(extra, frozenset({"code", "date"}), p)
         occurrences.append(
-            _new(
-                OccurrenceCode,
+            OccurrenceCode(
                 system="occurrence",
                 code=normalise("occurrence", text),
                 loc=_loc(file, cp),
@@ -364,20 +342,18 @@ def _claim(obj: Any, index: int, base: str, file: str) -> Claim:
         )
     drg = None
     if obj.get("drg") is not None:
-        drg = _new(
-            Coded,
+        drg = Coded(
             system="MS-DRG",
             code=normalise("MS-DRG", _str(obj["drg"], f"{base}.drg", allow_int=True)),
             loc=_loc(file, f"{base}.drg"),
         )
     lines = [_line(item, i + 1, f"{base}.lines[{i}]", file) for i, item in enumerate(_list(obj, "lines", base))]
     locs = {key: _loc(file, f"{base}.{key}") for key in SCALAR_KEYS if key in obj}
-    return _new(
-        Claim,
+    return Claim(
         id=claim_id,
         kind=kind,
         format="json",
-        source=_new(ClaimSource, file=file, index=index),
+        source=ClaimSource(file=file, index=index),
         claim_form=_enum(obj, "claim_form", base, _FORMS) or "electronic",
         type_of_bill=tob,
         place_of_service=_opt_str(obj, "place_of_service", base),

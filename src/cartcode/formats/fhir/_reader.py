@@ -29,6 +29,7 @@ from cartcode.model import (
     ClaimSource,
     Coded,
     Diagnosis,
+    DiagnosisKind,
     InputNote,
     Line,
     Location,
@@ -37,7 +38,6 @@ from cartcode.model import (
     Procedure,
     ValueCode,
 )
-from cartcode.formats._fastbuild import construct
 
 Item = Claim | ClaimError
 
@@ -66,7 +66,7 @@ CLAIM_TYPE = "http://terminology.hl7.org/CodeSystem/claim-type"
 BFD_EOB_TYPE = "https://bluebutton.cms.gov/resources/codesystem/eob-type"
 _BFD_INSTITUTIONAL = ("INPATIENT", "OUTPATIENT", "SNF", "HOSPICE", "HHA")
 _BFD_PROFESSIONAL = ("CARRIER", "DME")
-_DX_KIND = {
+_DX_KIND: dict[str, DiagnosisKind] = {
     "principal": "principal",
     "admitting": "admitting",
     "patientreasonforvisit": "reason",
@@ -111,12 +111,12 @@ class _Reader:
         self.locs: dict[str, Location] = {}
 
     def loc(self, path: str) -> Location:
-        return construct(Location, file=self.file, path=f"{self.base}.{path}" if path else self.base)
+        return Location(file=self.file, path=f"{self.base}.{path}" if path else self.base)
 
     def note(self, message: str, path: str, rule: str = "FHIR-CODE") -> None:
         loc = self.loc(path)
         self.notes.append(
-            construct(InputNote, rule=rule, severity="warning", message=f"{message} (at {loc.path})", loc=loc)
+            InputNote(rule=rule, severity="warning", message=f"{message} (at {loc.path})", loc=loc)
         )
 
     # -- the parts of a claim ---------------------------------------------------------------
@@ -148,14 +148,13 @@ class _Reader:
                 self.note("diagnosis without a code", f"diagnosis[{i}].diagnosisCodeableConcept")
                 continue
             kinds = [c.get("code") for t in dx.get("type") or [] for c in _codings(t)]
-            kind = next((_DX_KIND[k] for k in kinds if k in _DX_KIND), "other")
+            kind: DiagnosisKind = next((_DX_KIND[k] for k in kinds if k in _DX_KIND), "other")
             poa = next((c.get("code") for c in _codings(dx.get("onAdmission"))), None)
             for ext in dx.get("extension") or []:
                 if isinstance(ext, dict) and "clm_poa_ind_sw" in str(ext.get("url")):
                     poa = (ext.get("valueCoding") or {}).get("code", poa)
             out.append(
-                construct(
-                    Diagnosis,
+                Diagnosis(
                     system="ICD-10-CM",
                     code=normalise("ICD-10-CM", code),
                     loc=self.loc(f"diagnosis[{i}].diagnosisCodeableConcept.coding[{j}]"),
@@ -188,8 +187,7 @@ class _Reader:
             types = [c.get("code") for t in px.get("type") or [] for c in _codings(t)]
             principal = any(t in ("principal", "primary") for t in types) or (not types and px.get("sequence") == 1)
             out.append(
-                construct(
-                    Procedure,
+                Procedure(
                     system="ICD-10-PCS",
                     code=normalise("ICD-10-PCS", code),
                     loc=self.loc(f"procedure[{i}].procedureCodeableConcept.coding[{j}]"),
@@ -235,13 +233,13 @@ class _Reader:
             elif "pointoforigin" in cats and isinstance(code, str):
                 kw["admission_source"] = code
             elif ("drg" in cats or system.endswith("clm_drg_cd")) and isinstance(code, str):
-                kw["drg"] = construct(
-                    Coded, system="MS-DRG", code=normalise("MS-DRG", code), loc=self.loc(f"{path}.code")
+                kw["drg"] = Coded(
+                    system="MS-DRG", code=normalise("MS-DRG", code), loc=self.loc(f"{path}.code")
                 )
             elif system.startswith(NUBC + "ConditionCodes") or "conditioncode" in cats:
                 conditions.append(
-                    construct(
-                        Coded, system="condition", code=normalise("condition", str(code)), loc=self.loc(f"{path}.code")
+                    Coded(
+                        system="condition", code=normalise("condition", str(code)), loc=self.loc(f"{path}.code")
                     )
                 )
             elif system.startswith(NUBC + "ValueCodes") or "valuecode" in cats:
@@ -249,8 +247,7 @@ class _Reader:
                 if amount is None and isinstance(si.get("valueQuantity"), dict):
                     amount = str(si["valueQuantity"].get("value"))
                 values.append(
-                    construct(
-                        ValueCode,
+                    ValueCode(
                         system="value",
                         code=normalise("value", str(code)),
                         loc=self.loc(f"{path}.code"),
@@ -259,8 +256,7 @@ class _Reader:
                 )
             elif system.startswith(NUBC + "OccurrenceCodes") or "occurrencecode" in cats:
                 occurrences.append(
-                    construct(
-                        OccurrenceCode,
+                    OccurrenceCode(
                         system="occurrence",
                         code=normalise("occurrence", str(code)),
                         loc=self.loc(f"{path}.code"),
@@ -269,7 +265,7 @@ class _Reader:
                 )
             elif isinstance(si.get("valueString"), str) and ({"info", "remarks", "note"} & set(cats)):
                 notes.append(
-                    construct(Note, text=si["valueString"], reference=None, loc=self.loc(f"{path}.valueString"))
+                    Note(text=si["valueString"], reference=None, loc=self.loc(f"{path}.valueString"))
                 )
         # Blue Button spreads the type of bill over facility type, service classification and frequency
         facility = self.r.get("facility")
@@ -301,8 +297,8 @@ class _Reader:
                 code = normalise("revenue", str(rev.get("code") or ""))
                 if not is_well_formed("revenue", code):
                     self.note(f"revenue code {code!r} is not a 4-digit NUBC revenue code", f"{p}.revenue.coding[{j}]")
-                kw["revenue_code"] = construct(
-                    Coded, system="revenue", code=code, loc=self.loc(f"{p}.revenue.coding[{j}]")
+                kw["revenue_code"] = Coded(
+                    system="revenue", code=code, loc=self.loc(f"{p}.revenue.coding[{j}]")
                 )
             prods = _codings(item.get("productOrService"))
             pick = next(((j, c) for j, c in enumerate(prods) if c.get("system") in PROCEDURE_SYSTEMS), None)
@@ -310,16 +306,15 @@ class _Reader:
                 j, coding = pick
                 code = str(coding.get("code") or "").upper()
                 system = "CPT" if coding.get("system") in CPT_SYSTEMS else hcpcs_system(code)
-                kw["procedure"] = construct(
-                    Coded, system=system, code=code, loc=self.loc(f"{p}.productOrService.coding[{j}]")
+                kw["procedure"] = Coded(
+                    system=system, code=code, loc=self.loc(f"{p}.productOrService.coding[{j}]")
                 )
             mods = []
             for m, mod in enumerate(item.get("modifier") or []):
                 codings = _codings(mod)
                 if codings and codings[0].get("code"):
                     mods.append(
-                        construct(
-                            Coded,
+                        Coded(
                             system="modifier",
                             code=str(codings[0]["code"]).upper(),
                             loc=self.loc(f"{p}.modifier[{m}].coding[0]"),
@@ -350,7 +345,7 @@ class _Reader:
             pointers = item.get("diagnosisSequence") or item.get("diagnosisLinkId") or []
             kw["diagnosis_pointers"] = [n for n in pointers if isinstance(n, int) and not isinstance(n, bool)]
             kw["locs"] = locs
-            out.append(construct(Line, **kw))
+            out.append(Line(**kw))
         return out
 
     def _charge(self, item: dict[str, Any], p: str, locs: dict[str, Location]) -> Decimal | None:
@@ -414,15 +409,14 @@ class _Reader:
         if not isinstance(claim_id, str) or not claim_id:
             idents = [i.get("value") for i in self.r.get("identifier") or [] if isinstance(i, dict)]
             claim_id = next((str(v) for v in idents if v), None)
-        source = construct(ClaimSource, file=self.file, index=self.index)
+        source = ClaimSource(file=self.file, index=self.index)
         if claim_id is None:
-            return construct(
-                ClaimError, id=None, source=source, error=f"{self.base} has no id or identifier", location=self.loc("")
+            return ClaimError(
+                id=None, source=source, error=f"{self.base} has no id or identifier", location=self.loc("")
             )
         kind = self.kind()
         if kind is None:
-            return construct(
-                ClaimError,
+            return ClaimError(
                 id=claim_id,
                 source=source,
                 error=f"{self.base}.type is not an institutional or professional claim type",
@@ -451,8 +445,7 @@ class _Reader:
         total = self.total()
         if total is not None:
             kw["total_charge"] = total
-        return construct(
-            Claim,
+        return Claim(
             id=claim_id,
             kind=kind,
             format="fhir",
@@ -487,23 +480,21 @@ def _validate(resource: dict[str, Any], base: str, file: str) -> list[InputNote]
             value = err.get("input")
             shown = f" {value!r}" if isinstance(value, str | int | float) and len(repr(value)) < 60 else ""
             notes.append(
-                construct(
-                    InputNote,
+                InputNote(
                     rule="FHIR-MODEL",
                     severity="warning",
                     message=f"{path}:{shown} rejected by the FHIR R4B model ({err['msg']}); read as plain JSON",
-                    loc=construct(Location, file=file, path=path),
+                    loc=Location(file=file, path=path),
                 )
             )
         return notes
     except Exception as exc:  # the model library itself failing must not stop the check
         return [
-            construct(
-                InputNote,
+            InputNote(
                 rule="FHIR-MODEL",
                 severity="info",
                 message=f"{base}: FHIR model validation unavailable ({type(exc).__name__})",
-                loc=construct(Location, file=file, path=base),
+                loc=Location(file=file, path=base),
             )
         ]
     return []
@@ -556,12 +547,11 @@ def read(data: bytes, file: str, *, validate: bool = True) -> Iterator[Item]:
     index = 0
     for doc, error, line in _documents(data, file):
         if error is not None:
-            yield construct(
-                ClaimError,
+            yield ClaimError(
                 id=None,
-                source=construct(ClaimSource, file=file, index=index),
+                source=ClaimSource(file=file, index=index),
                 error=f"{file}: {error}",
-                location=construct(Location, file=file, line=line),
+                location=Location(file=file, line=line),
             )
             index += 1
             continue
@@ -572,12 +562,11 @@ def read(data: bytes, file: str, *, validate: bool = True) -> Iterator[Item]:
             try:
                 yield reader.claim()
             except (TypeError, AttributeError, ValueError) as exc:  # a shape the walk did not expect
-                yield construct(
-                    ClaimError,
+                yield ClaimError(
                     id=str(resource.get("id")) if resource.get("id") else None,
-                    source=construct(ClaimSource, file=file, index=index),
+                    source=ClaimSource(file=file, index=index),
                     error=f"{base}: could not be read ({type(exc).__name__}: {exc})",
-                    location=construct(Location, file=file, path=base),
+                    location=Location(file=file, path=base),
                 )
             index += 1
 

@@ -2,7 +2,7 @@
 
 The scanner in :mod:`cartcode.formats.x12._reader` finds where a claim starts and ends and what its
 subscriber context is; this module reads the claim's own segments. Models are built with
-``model_construct`` (no validation): the values are checked here, field by field, and a
+no validation of their own: the values are checked here, field by field, and a
 problem becomes a located :class:`ClaimError` or :class:`InputNote`, never an exception.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
-from typing import Final, Literal
+from typing import Final, Literal, cast
 
 from cartcode._codeformat import hcpcs_system, normalise
 from cartcode.model import (
@@ -19,6 +19,7 @@ from cartcode.model import (
     ClaimSource,
     Coded,
     Diagnosis,
+    DiagnosisKind,
     InputNote,
     Line,
     Location,
@@ -28,7 +29,6 @@ from cartcode.model import (
     Procedure,
     ValueCode,
 )
-from cartcode.formats._fastbuild import LOCATION_FIELDS_SET, construct, construct_from, new_location, new_model
 
 # SBR09 claim filing indicator -> payer class (and Medicare part).
 # MA/MB are Medicare Part A/B. "16" is "Health Maintenance Organization (HMO) Medicare Risk", the
@@ -137,24 +137,11 @@ class Context:
 
 def loc_of(ctx: Context, seg: Segment, loop: str, element: str | None = None) -> Location:
     """Where `seg` (an `element` of it) is: a full claim makes a dozen of these, the reader's
-    most frequent object (see fastbuild.new_location)."""
-    return new_location(  # type: ignore[no-any-return]
-        Location, LOCATION_FIELDS_SET, ctx.file, seg.ordinal, seg.line, loop, seg.tag, element, seg.offset
+    most frequent object."""
+    return Location(
+        file=ctx.file, segment=seg.ordinal, line=seg.line, loop=loop, segment_id=seg.tag, element=element,
+        offset=seg.offset,
     )
-
-
-def _coded(system: str, code: str, loc: Location) -> Coded:
-    """``construct(Coded, system=, code=, loc=)`` specialised (same dict order and fields set:
-    the defaulted `loc` first, as construct fills defaults before the given values)."""
-    values = {"loc": loc, "system": system, "code": code}
-    return new_model(Coded, values, {"system", "code", "loc"})  # type: ignore[no-any-return]
-
-
-def _diagnosis(system: str, code: str, loc: Location, kind: str, poa: str | None) -> Diagnosis:
-    """``construct(Diagnosis, system=, code=, loc=, kind=, poa=)`` specialised (same dict order
-    and fields set)."""
-    values = {"loc": loc, "kind": kind, "poa": poa, "system": system, "code": code}
-    return new_model(Diagnosis, values, {"system", "code", "loc", "kind", "poa"})  # type: ignore[no-any-return]
 
 
 def where(loc: Location) -> str:
@@ -253,7 +240,7 @@ class _Builder:
 
     def note(self, message: str, loc: Location, severity: Literal["error", "warning", "info"] = "warning") -> None:
         self.notes.append(
-            construct(InputNote, rule="X12-CLAIM", severity=severity, message=f"{message} ({where(loc)})", loc=loc)
+            InputNote(rule="X12-CLAIM", severity=severity, message=f"{message} ({where(loc)})", loc=loc)
         )
 
     # -- claim level -------------------------------------------------------------------------
@@ -325,8 +312,7 @@ class _Builder:
         if not text:
             self.note("NTE02 (note text) is empty", loc_of(self.ctx, seg, loop, "NTE02"))
             return None
-        return construct_from(Note, {"text": text, "reference": seg.get(1) or None,
-                                     "loc": loc_of(self.ctx, seg, loop, "NTE02")})
+        return Note(text=text, reference=seg.get(1) or None, loc=loc_of(self.ctx, seg, loop, "NTE02"))
 
     def hi(self, seg: Segment) -> None:
         ctx = self.ctx
@@ -353,27 +339,24 @@ class _Builder:
             date = parse_date(parts[3]) if len(parts) > 3 and parts[2] in ("D8", "RD8") else None
             if what == "dx":
                 poa = parts[8] if len(parts) > 8 and parts[8] else None
-                self.diagnoses.append(_diagnosis(system, code, loc, kind, poa))
+                self.diagnoses.append(
+                    Diagnosis(system=system, code=code, loc=loc, kind=cast(DiagnosisKind, kind), poa=poa)
+                )
             elif what == "px":
                 if date is None:
                     self.note(f"HI{n:02d}-4 (procedure date) is missing or not a date", loc)
                 self.procedures.append(
-                    construct_from(Procedure, {"system": system, "code": code, "loc": loc, "date": date,
-                                               "principal": kind == "principal"})
+                    Procedure(system=system, code=code, loc=loc, date=date, principal=kind == "principal")
                 )
             elif what == "value":
                 amount = parts[4] if len(parts) > 4 and parts[4] else None
-                self.values.append(
-                    construct_from(ValueCode, {"system": system, "code": code, "loc": loc, "amount": amount})
-                )
+                self.values.append(ValueCode(system=system, code=code, loc=loc, amount=amount))
             elif what == "condition":
-                self.conditions.append(_coded(system, code, loc))
+                self.conditions.append(Coded(system=system, code=code, loc=loc))
             elif what == "occurrence":
-                self.occurrences.append(
-                    construct_from(OccurrenceCode, {"system": system, "code": code, "loc": loc, "date": date})
-                )
+                self.occurrences.append(OccurrenceCode(system=system, code=code, loc=loc, date=date))
             else:  # drg
-                self.drg = _coded(system, code, loc)
+                self.drg = Coded(system=system, code=code, loc=loc)
 
     # -- line level --------------------------------------------------------------------------
     def service(self, seg: Segment, number: int, lx: Segment) -> dict[str, object]:
@@ -385,7 +368,9 @@ class _Builder:
             rev = seg.get(1)
             if not rev:
                 raise ClaimReadError("SV201 (revenue code) is missing", loc_of(ctx, seg, "2400", "SV201"))
-            line["revenue_code"] = _coded("revenue", _normalised("revenue", rev), loc_of(ctx, seg, "2400", "SV201"))
+            line["revenue_code"] = Coded(
+                system="revenue", code=_normalised("revenue", rev), loc=loc_of(ctx, seg, "2400", "SV201")
+            )
             proc_el, charge_el, units_el = 2, 3, 5
         else:
             proc_el, charge_el, units_el = 1, 2, 4
@@ -412,9 +397,9 @@ class _Builder:
                     loc_of(ctx, seg, "2400", labels[2]),
                 )
             system = hcpcs_system(code) if qual in ("HC", "") else f"X12-{qual}"
-            line["procedure"] = _coded(system, code.upper(), loc_of(ctx, seg, "2400", labels[2]))
+            line["procedure"] = Coded(system=system, code=code.upper(), loc=loc_of(ctx, seg, "2400", labels[2]))
             line["modifiers"] = [
-                _coded("modifier", parts[i].upper(), loc_of(ctx, seg, "2400", labels[i + 1]))
+                Coded(system="modifier", code=parts[i].upper(), loc=loc_of(ctx, seg, "2400", labels[i + 1]))
                 for i in range(2, min(len(parts), 6))
                 if parts[i]
             ]
@@ -456,44 +441,24 @@ class _Builder:
                 self.locs["filing_indicator"] = ctx.sbr_loc
         if not any(d.kind == "principal" for d in self.diagnoses):
             self.note("no principal diagnosis (HI ABK/BK) on the claim", clm_loc)
-        # construct_from(Claim, {these keys..., **kw}) specialised: the template already has
-        # construct_from's key order for these keys, and kw only holds plain fields, which keep
-        # their place (tests/test_x12_fast_models.py compares the two)
-        data = _CLAIM_TEMPLATE.copy()
-        data["id"] = claim_id
-        data["kind"] = ctx.kind
-        data["format"] = "x12"
-        data["source"] = new_model(ClaimSource, {"file": ctx.file, "index": ctx.index}, _SOURCE_FIELDS_SET)
-        data["diagnoses"] = self.diagnoses
-        data["procedures"] = self.procedures
-        data["condition_codes"] = self.conditions
-        data["value_codes"] = self.values
-        data["occurrence_codes"] = self.occurrences
-        data["notes"] = self.claim_notes
-        data["lines"] = self.lines
-        data["drg"] = self.drg
-        data["input_notes"] = self.notes
-        data["loc"] = clm_loc
-        data["locs"] = self.locs
-        data.update(kw)
-        fields_set = _CLAIM_GIVEN_SET.copy()  # a set's copy reuses its hashes
-        fields_set.update(kw)
-        return new_model(Claim, data, fields_set)  # type: ignore[no-any-return]
-
-
-# The keys finish() always gives, in its order, and the Claim __dict__ construct_from makes from
-# them (every other key it may give, from claim_kw, is a plain field with a default).
-_CLAIM_GIVEN: Final = (
-    "id", "kind", "format", "source", "diagnoses", "procedures", "condition_codes", "value_codes",
-    "occurrence_codes", "notes", "lines", "drg", "input_notes", "loc", "locs",
-)
-_CLAIM_GIVEN_SET: Final = set(_CLAIM_GIVEN)
-# A ClaimSource has two fields, both always given: one fields set serves every source (pydantic
-# only ever adds a field's name to it, and both names are in it)
-_SOURCE_FIELDS_SET: Final = {"file", "index"}
-_CLAIM_TEMPLATE: Final[dict[str, object]] = dict(construct_from(Claim, {
-    "id": "", "kind": "professional", "source": None, **{k: None for k in _CLAIM_GIVEN[4:]}
-}).__dict__)
+        return Claim(
+            id=claim_id,
+            kind=ctx.kind,
+            format="x12",
+            source=ClaimSource(file=ctx.file, index=ctx.index),
+            diagnoses=self.diagnoses,
+            procedures=self.procedures,
+            condition_codes=self.conditions,
+            value_codes=self.values,
+            occurrence_codes=self.occurrences,
+            notes=self.claim_notes,
+            lines=self.lines,
+            drg=self.drg,
+            input_notes=self.notes,
+            loc=clm_loc,
+            locs=self.locs,
+            **kw,  # type: ignore[arg-type]
+        )
 
 
 def build_claim(segments: list[Segment], ctx: Context) -> Claim:
@@ -578,4 +543,4 @@ def _close_line(b: _Builder, lx: Segment, line: dict[str, object] | None, line_n
         what = "SV2" if b.ctx.kind == "institutional" else "SV1"
         raise ClaimReadError(f"service line LX*{lx.get(1)} has no {what}", loc_of(b.ctx, lx, "2400", "LX01"))
     line["notes"] = list(line_notes)
-    b.lines.append(construct_from(Line, line))
+    b.lines.append(Line(**line))  # type: ignore[arg-type]

@@ -34,13 +34,10 @@ so the "no letter or digit before" check sits just after the first character ins
 
 from __future__ import annotations
 
-import importlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final
-
-from cartcode._native import c_module
 
 if TYPE_CHECKING:  # pragma: no cover
     from cartcode.kb.loader import KB
@@ -154,124 +151,6 @@ def build_pattern(kb: KB, *, x12: bool = False) -> re.Pattern[bytes]:
 _SPLIT: Final[dict[re.Pattern[bytes], list[tuple[bytes, re.Pattern[bytes]]]]] = {}
 
 
-# Per compiled pre-filter whose branches all start with two bytes from a known set: a table of
-# their first bytes (256 bytes), a bitmap of the allowed (first, second) byte pairs (65536 bits)
-# and the branch for each first byte (see match_starts).
-_PAIRS: Final[dict[re.Pattern[bytes], tuple[bytes, bytes, dict[int, re.Pattern[bytes]]]]] = {}
-
-
-_BYTESCAN: Final = c_module("cartcode._bytescan")
-_pair_starts: Final[Callable[[bytes, bytes, bytes], list[int]] | None] = (
-    _BYTESCAN.pair_starts if _BYTESCAN is not None else None
-)
-
-
-def _class_bytes(items: list[Any], c: Any) -> set[int]:
-    """The bytes a character class ([...]) can match: a superset is fine (see _first_pairs)."""
-    chars: set[int] = set()
-    negate = False
-    for op, av in items:
-        if op is c.NEGATE:
-            negate = True
-        elif op is c.LITERAL:
-            chars.add(av)
-        elif op is c.RANGE:
-            chars.update(range(av[0], av[1] + 1))
-        else:  # a category (\s, \d...) or anything else: every byte, a superset
-            return set(range(256))
-    return set(range(256)) - chars if negate else chars
-
-
-def _prefixes(seq: list[Any], k: int, c: Any, depth: int = 0) -> set[tuple[int, ...]] | None:
-    """The first `k` bytes a match of the parsed pattern `seq` can start with (a superset; a
-    tuple shorter than `k` means a match can end sooner); None for a construct not handled."""
-    if k == 0 or not seq:
-        return {()}
-    if depth > 60:
-        return None
-    op, av = seq[0]
-    rest = seq[1:]
-    if op in (c.ASSERT, c.ASSERT_NOT, c.AT):  # zero width: ignoring it gives a superset
-        return _prefixes(rest, k, c, depth + 1)
-    if op is c.SUBPATTERN:
-        if av[1] or av[2]:  # inline flags (e.g. IGNORECASE) change what the bytes can be
-            return None
-        return _prefixes(list(av[3]) + rest, k, c, depth + 1)
-    if op is c.BRANCH:
-        out: set[tuple[int, ...]] = set()
-        for alternative in av[1]:
-            found = _prefixes(list(alternative) + rest, k, c, depth + 1)
-            if found is None:
-                return None
-            out |= found
-        return out
-    if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
-        lo, hi, sub = av
-        out = set()
-        if lo == 0:
-            found = _prefixes(rest, k, c, depth + 1)
-            if found is None:
-                return None
-            out |= found
-        if hi != 0:
-            again = [] if hi == 1 else [(op, (max(lo - 1, 0), hi if hi == c.MAXREPEAT else hi - 1, sub))]
-            found = _prefixes(list(sub) + again + rest, k, c, depth + 1)
-            if found is None:
-                return None
-            out |= found
-        return out
-    if op is c.LITERAL:
-        heads = {av}
-    elif op is c.NOT_LITERAL:
-        heads = set(range(256)) - {av}
-    elif op is c.IN:
-        heads = _class_bytes(av, c)
-    elif op is c.ANY:
-        heads = set(range(256))
-    else:
-        return None
-    tails = _prefixes(rest, k - 1, c, depth + 1)
-    if tails is None:
-        return None
-    return {(h, *t) for h in heads for t in tails}
-
-
-def _first_pairs(branch: bytes) -> set[tuple[int, ...]] | None:
-    """Every (first byte, second byte) a match of `branch` can start with, from re's own parse
-    of it; None when a match could be shorter than two bytes or the pattern is not understood."""
-    parser: Any = importlib.import_module("re._parser")
-    constants: Any = importlib.import_module("re._constants")
-    try:
-        tree = list(parser.parse(branch))
-    except Exception:  # any parse problem: no table, the plain scan is used
-        return None
-    pairs = _prefixes(tree, 2, constants)
-    if pairs is None or any(len(pair) != 2 for pair in pairs):
-        return None
-    return pairs
-
-
-def _register_pairs(pattern: re.Pattern[bytes], split: list[tuple[bytes, re.Pattern[bytes]]]) -> None:
-    """Record the pair tables of `pattern` when every branch's first two bytes are known and no
-    branch starts with a quote (JSON has a quote before every string: too many candidates)."""
-    firsts = bytearray(256)
-    bitmap = bytearray(8192)
-    by_first: dict[int, re.Pattern[bytes]] = {}
-    for first, sub in split:
-        if first == b'"':
-            return
-        pairs = _first_pairs(sub.pattern)
-        if pairs is None:
-            return
-        by_first[first[0]] = sub
-        firsts[first[0]] = 1
-        for a, b in pairs:
-            if a != first[0]:
-                return  # cannot happen for a branch that starts with its literal; be safe
-            bitmap[(a << 8 | b) >> 3] |= 1 << ((a << 8 | b) & 7)
-    _PAIRS[pattern] = (bytes(firsts), bytes(bitmap), by_first)
-
-
 def _register_split(pattern: re.Pattern[bytes], branches: list[str]) -> None:
     """Record the branches of `pattern` for :func:`match_starts` when each starts with its own
     literal character (then at most one branch can match at any position)."""
@@ -281,7 +160,6 @@ def _register_split(pattern: re.Pattern[bytes], branches: list[str]) -> None:
     if any(b[1:2] in ("*", "+", "?", "{") for b in branches):  # the first character must be a plain literal
         return
     _SPLIT[pattern] = [(b[0].encode("ascii"), re.compile(b.encode("ascii"))) for b in branches]
-    _register_pairs(pattern, _SPLIT[pattern])
 
 
 def match_starts(pattern: re.Pattern[bytes], buf: bytes) -> list[int]:
@@ -293,23 +171,6 @@ def match_starts(pattern: re.Pattern[bytes], buf: bytes) -> list[int]:
     (they start with distinct literal characters, so at most one matches at a position, with
     the same match as the whole pattern's) is searched alone and the next match is the earliest
     among them, searched again from the end of the last one: the same matches as finditer."""
-    pairs = _PAIRS.get(pattern)
-    if pairs is not None and _pair_starts is not None:
-        # One pass in C over the buffer for the positions where a branch's first two bytes
-        # occur (every match starts at one of them), then the branch itself at each, left to
-        # right, skipping those inside the last match: finditer's matches, without re scanning
-        # the buffer once per branch.
-        firsts, bitmap, by_first = pairs
-        out: list[int] = []
-        last_end = 0
-        for p in _pair_starts(buf, firsts, bitmap):
-            if p < last_end:
-                continue
-            m = by_first[buf[p]].match(buf, p)
-            if m is not None:
-                out.append(p)
-                last_end = m.end()
-        return out
     split = _SPLIT.get(pattern)
     if split is None:
         return [m.start() for m in pattern.finditer(buf)]

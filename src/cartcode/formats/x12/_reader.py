@@ -30,11 +30,8 @@ from pathlib import Path
 from typing import BinaryIO, Final, Literal
 
 from cartcode.findings import Fix
-from cartcode.model import Claim, ClaimError, ClaimKind, ClaimSource, InputNote, Location
-from cartcode._native import c_module
-from cartcode.formats.x12._prefilter import match_starts
-from cartcode.formats._fastbuild import construct, location, minimal_claim
 from cartcode.formats.x12._claim import ClaimReadError, Context, Segment, build_claim, where
+from cartcode.formats.x12._prefilter import match_starts
 from cartcode.formats.x12._tokenizer import (
     Delimiters,
     X12SyntaxError,
@@ -42,8 +39,14 @@ from cartcode.formats.x12._tokenizer import (
     segment_start_pattern,
     skip_whitespace,
 )
+from cartcode.model import Claim, ClaimError, ClaimKind, ClaimSource, InputNote, Location
 
 __all__ = ["apply_fixes", "iter_files", "kind_of_version", "read", "read_stream"]
+
+
+def minimal_claim(claim_id: str, kind: ClaimKind, file: str, index: int) -> Claim:
+    """A claim the pre-filter cleared: only id, kind, format and source (no `loc`: see Claim)."""
+    return Claim(id=claim_id, kind=kind, format="x12", source=ClaimSource(file=file, index=index))
 
 Item = Claim | ClaimError
 Skipped = Callable[[int, str], None]
@@ -84,16 +87,9 @@ def _patterns(d: Delimiters) -> _Patterns:
     return _Patterns(clm, segment_start_pattern(d, "HL"), bad)
 
 
-def _count_two_py(buf: bytes, start: int, end: int, a: bytes, b: bytes) -> tuple[int, int]:
+def count_two(buf: bytes, start: int, end: int, a: bytes, b: bytes) -> tuple[int, int]:
+    """(buf.count(a, start, end), buf.count(b, start, end))."""
     return buf.count(a, start, end), buf.count(b, start, end)
-
-
-# (buf.count(a, start, end), buf.count(b, start, end)): in C, one pass and one call, with the
-# compiled build (cartcode._bytescan)
-_BYTESCAN: Final = c_module("cartcode._bytescan")
-count_two: Final[Callable[[bytes, int, int, bytes, bytes], tuple[int, int]]] = (
-    _BYTESCAN.count_two if _BYTESCAN is not None else _count_two_py
-)
 
 _WALKED_TAGS: Final = frozenset(("GS", "GE", "IEA", "ISA", "ST", "SE"))
 
@@ -301,11 +297,13 @@ class _Scanner:
         self, buf: bytes, pos: int, segment_id: str, element: str | None = None, loop: str | None = None
     ) -> Location:
         seg, line = self.advance(buf, pos)
-        # the same model as construct(Location, file=..., offset=...) with all seven keys given
-        return location(self.file, seg, line, loop, segment_id, element, self.base + pos)
+        return Location(
+            file=self.file, segment=seg, line=line, loop=loop, segment_id=segment_id, element=element,
+            offset=self.base + pos,
+        )
 
     def note(self, rule: str, message: str, loc: Location | None, severity: Severity = "warning") -> InputNote:
-        return construct(InputNote, rule=rule, severity=severity, message=message, loc=loc)
+        return InputNote(rule=rule, severity=severity, message=message, loc=loc)
 
     # -- emitting ----------------------------------------------------------------------------
     def release(self, held: Item | _Skip) -> Iterator[Item]:
@@ -331,7 +329,7 @@ class _Scanner:
         held = self.held
         if isinstance(held, tuple) and self.held_in_transaction:
             # a skipped claim that now has something to report becomes a minimal claim
-            held = self.held = minimal_claim(held[1], held[2], "x12", self.file, held[0])
+            held = self.held = minimal_claim(held[1], held[2], self.file, held[0])
         if isinstance(held, Claim) and self.held_in_transaction:
             held.input_notes.extend(notes)
         elif isinstance(held, ClaimError) and self.held_in_transaction:
@@ -340,20 +338,18 @@ class _Scanner:
             # nothing to attach to: the envelope problem is reported as a failed entry of its own
             first = notes[0]
             yield from self.emit(
-                construct(
-                    ClaimError,
+                ClaimError(
                     id=None,
-                    source=construct(ClaimSource, file=self.file, index=self.index),
+                    source=ClaimSource(file=self.file, index=self.index),
                     error="; ".join(n.message for n in notes),
                     location=first.loc,
                 )
             )
 
     def error_entry(self, message: str, loc: Location | None) -> ClaimError:
-        return construct(
-            ClaimError,
+        return ClaimError(
             id=None,
-            source=construct(ClaimSource, file=self.file, index=self.index),
+            source=ClaimSource(file=self.file, index=self.index),
             error=message,
             location=loc,
         )
@@ -596,7 +592,7 @@ class _Scanner:
             yield from self.emit(
                 self.error_entry(
                     f"{st.problem}; {st.lost} claim(s) in it not read",
-                    construct(Location, file=self.file, segment=st.ordinal, line=st.line, segment_id="ST"),
+                    Location(file=self.file, segment=st.ordinal, line=st.line, segment_id="ST"),
                 )
             )
         yield from self.attach_trailing(notes)
@@ -644,7 +640,7 @@ class _Scanner:
 
     def finish_input(self, buf: bytes, n: int) -> Iterator[Item]:
         if self.delims is not None and not self.dead:
-            loc = construct(Location, file=self.file, segment=self.cur_seg, line=self.cur_line, offset=self.base + n)
+            loc = Location(file=self.file, segment=self.cur_seg, line=self.cur_line, offset=self.base + n)
             if self.st is not None:
                 yield from self.close_transaction(buf, n, missing=True)
             yield from self.attach_trailing([self.note("X12-ENVELOPE", "input ends without IEA", loc, "error")])
@@ -802,7 +798,7 @@ class _Scanner:
     def minimal(self, raw_id: bytes, kind: ClaimKind) -> Claim | _Skip:
         if self.skipped is not None and not self.pending_notes:
             return (self.index, raw_id.decode("latin-1"), kind)
-        claim = minimal_claim(raw_id.decode("latin-1"), kind, "x12", self.file, self.index)
+        claim = minimal_claim(raw_id.decode("latin-1"), kind, self.file, self.index)
         if self.pending_notes:
             claim.input_notes.extend(self.pending_notes)
             self.pending_notes = []
@@ -903,10 +899,9 @@ class _Scanner:
         try:
             return build_claim(segments, ctx)
         except ClaimReadError as exc:
-            return construct(
-                ClaimError,
+            return ClaimError(
                 id=raw_id.decode("latin-1"),  # "" when CLM01 is empty: None marks envelope entries
-                source=construct(ClaimSource, file=self.file, index=self.index),
+                source=ClaimSource(file=self.file, index=self.index),
                 error=f"{exc} ({where(exc.loc)})",
                 location=exc.loc,
             )
@@ -915,13 +910,12 @@ class _Scanner:
             # file goes on (the property tests look for these; none is known)
             loc = segments[0] if segments else None
             where_text = f"segment {loc.ordinal}, line {loc.line}" if loc else "its CLM"
-            return construct(
-                ClaimError,
+            return ClaimError(
                 id=raw_id.decode("latin-1"),  # "" when CLM01 is empty: None marks envelope entries
-                source=construct(ClaimSource, file=self.file, index=self.index),
+                source=ClaimSource(file=self.file, index=self.index),
                 error=f"claim at {where_text} could not be read ({type(exc).__name__}: {exc})",
-                location=construct(
-                    Location, file=self.file, segment=loc.ordinal if loc else None, line=loc.line if loc else None
+                location=Location(
+                    file=self.file, segment=loc.ordinal if loc else None, line=loc.line if loc else None
                 ),
             )
 

@@ -19,40 +19,11 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, NamedTuple
 
-from cartcode.model import Claim, ClaimError
 from cartcode.formats.x12 import _reader as x12
 from cartcode.formats.x12._tokenizer import X12SyntaxError, parse_isa
+from cartcode.model import Claim, ClaimError
 
 Item = Claim | ClaimError
-
-
-def _cache_default_factory_signatures() -> None:
-    """pydantic 2.14's ``model_construct`` calls ``inspect.signature`` on every default factory of
-    every field on every call (about 0.3 ms for ``list``), which made model_construct the slowest
-    step of reading a claim. The answer depends only on the factory, so it is memoised here.
-    (Process-wide and behaviour-preserving; it belongs beside the models, see the batch issue.)"""
-    from pydantic._internal import _fields
-
-    if getattr(_fields, "_cartcode_cached", False):  # patched already (by the source or compiled build)
-        return
-    original = _fields.takes_validated_data_argument
-    memo: dict[Any, Any] = {}
-
-    def cached(default_factory: Any) -> Any:
-        try:
-            return memo[default_factory]
-        except KeyError:
-            memo[default_factory] = result = original(default_factory)
-            return result
-        except TypeError:  # unhashable factory
-            return original(default_factory)
-
-    _fields.takes_validated_data_argument = cached  # type: ignore[assignment]
-    # the mark goes on the module: a compiled function takes no attributes
-    _fields._cartcode_cached = True  # type: ignore[attr-defined]
-
-
-_cache_default_factory_signatures()
 
 
 def _read_upto(stream: BinaryIO, size: int) -> tuple[bytes, BaseException | None]:
@@ -74,13 +45,11 @@ def _read_upto(stream: BinaryIO, size: int) -> tuple[bytes, BaseException | None
     return b"".join(pieces), None
 
 
-_CLEARED_FIELDS = frozenset({"id", "kind", "format", "source"})
-
-
 def is_cleared(item: Item) -> bool:
     """A claim the reader's pre-filter cleared and that carries no envelope notes: checked, no
-    findings (the reader builds it with only id, kind, format and source set)."""
-    return type(item) is Claim and item.__pydantic_fields_set__ == _CLEARED_FIELDS and not item.input_notes
+    findings (the X12 reader builds it with only id, kind, format and source: no `loc`, which
+    every claim it reads in full has)."""
+    return type(item) is Claim and item.loc is None and item.format == "x12" and not item.input_notes
 
 
 def read(data: bytes, file: str, prefilter: re.Pattern[bytes]) -> Iterator[Item]:
