@@ -2,7 +2,7 @@
 
     python -m cartcode.checker._docgen > docs/rules.md
 
-tests/test_docs_rules.py fails when the checked-in file differs from this output.
+tests/checker/test_docs_rules.py fails when the checked-in file differs from this output.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ SOURCES = [
     (SHARED_X12 / "institutional" / "stupidedi-two-claims-for-the-same-provider.edi").read_bytes(),
     (SHARED_X12 / "professional" / "imsweb-x12_valid.txt").read_bytes(),
     (SHARED_X12 / "professional" / "stupidedi-drug-administered-in-the-physician-office.edi").read_bytes(),
-    (Path(__file__).resolve().parent / "fixtures" / "x12" / "cart-837i-inpatient.x12").read_bytes(),
+    (Path(__file__).resolve().parents[1] / "fixtures" / "x12" / "cart-837i-inpatient.x12").read_bytes(),
 ]
 LOST = re.compile(r"(\d+) (?:claim\(s\) in it|CLM segment\(s\) after it) not read")
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

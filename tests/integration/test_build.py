@@ -16,7 +16,7 @@ import pytest
 
 from cartcode import _build
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src"
 EXAMPLES = sorted(str(p) for p in (ROOT / "examples").rglob("*") if p.suffix in (".json", ".x12", ".edi"))
 

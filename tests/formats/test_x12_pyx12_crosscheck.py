@@ -16,7 +16,7 @@ from cartcode.formats.x12._strict import _retarget
 from shared_data import SHARED
 
 SHARED_X12 = SHARED / "x12"
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "x12"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "x12"
 FILES = [
     p
     for p in sorted(SHARED_X12.rglob("*"))

@@ -14,7 +14,7 @@ import pytest
 
 from cartcode.batch import _run as batch
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 from shared_data import SHARED  # noqa: E402
 
 if str(ROOT) not in sys.path:

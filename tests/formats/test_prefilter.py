@@ -19,7 +19,7 @@ from cartcode.formats.x12._prefilter import (
     match_starts,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 from shared_data import SHARED  # noqa: E402
 
 if str(ROOT) not in sys.path:  # bench/ holds the synthetic batch generator

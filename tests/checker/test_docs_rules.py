@@ -8,7 +8,7 @@ from cartcode.kb.loader import KB
 from cartcode.checker._registry import all_rules
 from cartcode.checker._docgen import render_markdown
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "rules.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
 
 
 def test_rules_md_is_up_to_date(kb: KB) -> None:

@@ -17,7 +17,7 @@ from cartcode.model import Claim, ClaimError
 from cartcode.formats import _json as json_claims, read_claims
 from cartcode.schemas import load_schema
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "claims"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "claims"
 
 
 def _read(doc: object) -> list[Claim | ClaimError]:

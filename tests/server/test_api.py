@@ -331,7 +331,7 @@ def test_allowed_hosts_refuse_other_host_names() -> None:
         assert c.get("/v1/kb", headers={"Host": "127.0.0.1.attacker.example"}).status_code == 400
 
 
-EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("**/*.*"))
+EXAMPLES = sorted((Path(__file__).resolve().parents[2] / "examples").glob("**/*.*"))
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 
 from cartcode.server._app import create_app, static_dir
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ASSETS = ("index.html", "app.js", "style.css")
 
 

@@ -12,7 +12,7 @@ from cartcode.kb.loader import KB
 from cartcode.model import Claim, ClaimSource, InputNote, Location
 from model_types import check_model
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "claims"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "claims"
 
 
 def _claims() -> list[Claim]:

@@ -19,7 +19,7 @@ from cartcode.model import Claim, ClaimError
 from shared_data import SHARED
 
 SHARED_FHIR = SHARED / "fhir"
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "fhir"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fhir"
 TWINS = ["cart-eob-inpatient.json", "cart-eob-outpatient.json", "cart-claim-professional.json"]
 
 

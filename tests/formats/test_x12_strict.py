@@ -12,7 +12,7 @@ from cartcode.formats.x12._strict import validate
 from shared_data import SHARED
 
 SHARED_X12 = SHARED / "x12"
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "x12"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "x12"
 
 
 def test_clean_file_has_no_strict_findings() -> None:

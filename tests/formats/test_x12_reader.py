@@ -19,7 +19,7 @@ from cartcode.model import Claim, ClaimError
 from shared_data import SHARED
 
 SHARED_X12 = SHARED / "x12"
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "x12"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "x12"
 FILES = sorted(p for p in SHARED_X12.rglob("*") if p.is_file() and p.parent.name != "licenses" and p.suffix != ".md")
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from cartcode.cli import _check_cmd as check_cmd
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CART_837 = sorted((ROOT / "examples" / "x12").glob("*.x12"))
 
 

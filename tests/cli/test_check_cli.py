@@ -16,7 +16,7 @@ from cartcode.cli import main
 from cartcode.checker._registry import all_rules
 from cartcode.schemas import load_schema
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "claims"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "claims"
 MISTAKES = EXAMPLES / "outpatient-mistakes.json"
 CLEAN = EXAMPLES / "outpatient-carvykti-clean.json"
 
