@@ -145,7 +145,7 @@ from hypothesis import given, settings  # noqa: E402
 from cartcode.checker._context import Ctx, build_finding, index_for  # noqa: E402
 from cartcode.checker._registry import all_rules  # noqa: E402
 from cartcode.kb.loader import load_kb  # noqa: E402
-from test_json_claims import _car_t_claim  # noqa: E402
+from claim_strategies import car_t_claim as _car_t_claim  # noqa: E402
 
 
 @settings(max_examples=500, deadline=None)
