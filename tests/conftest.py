@@ -1,7 +1,8 @@
 """Shared fixtures, the `integration` marker, and the rule for tests that need an absent tool.
 
 Tests under tests/integration/ are marked `integration` (subprocesses, servers, Spark, Chromium,
-wheel builds): `pytest -m "not integration"` is the fast subset, with no gcc, Java or Chromium.
+wheel builds), and whole-KB sweeps are marked `slow`: `pytest -m "not integration and not slow"` is
+the fast subset (under a minute, no gcc, Java or Chromium).
 A test that needs a tool which is not installed skips with the reason; with
 CARTCODE_REQUIRE_TOOLS=1 (set by scripts/test.sh, which installs everything) it fails instead,
 so CI never passes by skipping.

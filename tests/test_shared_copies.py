@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from shared_data import BRIEF_SHARED, SHARED
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cartcode.kb.loader import KB
-from cartcode.checker._registry import all_rules
 from cartcode.checker._docgen import render_markdown
+from cartcode.checker._registry import all_rules
+from cartcode.kb.loader import KB
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
 

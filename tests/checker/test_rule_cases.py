@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from cartcode.checker._engine import check_claim
-from cartcode.findings import Finding
-from cartcode.kb.loader import KB
-from cartcode.formats import _json as json_claims
-from cartcode.checker._registry import RuleSpec, all_rules
 from cartcode.checker._cases import Case, load_cases
+from cartcode.checker._engine import check_claim
+from cartcode.checker._registry import RuleSpec, all_rules
+from cartcode.findings import Finding
+from cartcode.formats import _json as json_claims
+from cartcode.kb.loader import KB
 
 CASES: list[tuple[RuleSpec, Case]] = [(spec, case) for spec in all_rules() for case in load_cases(spec)]
 

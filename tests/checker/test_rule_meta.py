@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from cartcode.kb.loader import KB
-from cartcode.checker._registry import DOC_HEADINGS, all_rules, get_rule, select_rules
 from cartcode.checker._cases import load_cases
 from cartcode.checker._docgen import load_coverage
+from cartcode.checker._registry import DOC_HEADINGS, all_rules, get_rule, select_rules
+from cartcode.kb.loader import KB
 
 RULES = all_rules()
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from cartcode.cli import main
 from cartcode.checker._registry import all_rules
+from cartcode.cli import main
 from cartcode.schemas import load_schema
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "claims"

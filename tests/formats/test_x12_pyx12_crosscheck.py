@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from cartcode.model import Claim
 from cartcode.formats.x12 import _reader as x12
 from cartcode.formats.x12._strict import _retarget
+from cartcode.model import Claim
 from shared_data import SHARED
 
 SHARED_X12 = SHARED / "x12"

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from cartcode.findings import Severity
 from cartcode.formats.x12._strict import validate
 from shared_data import SHARED
@@ -51,6 +53,7 @@ def test_unreadable_file_is_a_finding() -> None:
     assert finding.severity == Severity.ERROR and "could not read" in finding.message
 
 
+@pytest.mark.integration
 def test_check_strict_on_the_command_line() -> None:
     path = FIXTURES / "cart-837i-outpatient.edi"
     run = subprocess.run(

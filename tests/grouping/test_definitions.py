@@ -20,6 +20,7 @@ pytest.importorskip("drgpy")
 D = dt.date
 
 
+@pytest.mark.slow
 def test_kb_matches_the_definitions_both_ways() -> None:
     differences = defs.kb_differences(load_kb())
     assert not differences, "\n".join(f"{d.code}: {d.kind}: {d.detail}" for d in differences)

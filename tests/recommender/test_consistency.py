@@ -21,8 +21,8 @@ import pytest
 from cartcode.checker._engine import check_claim
 from cartcode.errors import InputError
 from cartcode.findings import Severity
-from cartcode.kb.loader import KB, load_kb
 from cartcode.formats import _json as json_claims
+from cartcode.kb.loader import KB, load_kb
 from cartcode.recommender._recommend import Answer, recommend
 
 ERA_START = dt.date(2017, 8, 30)  # the first CAR-T approval: earlier switches are not CAR-T's
@@ -155,6 +155,7 @@ def test_switch_dates_cover_the_known_switches(bundled: KB) -> None:
         assert dt.date.fromisoformat(a) in days and dt.date.fromisoformat(b) in days
 
 
+@pytest.mark.slow
 def test_recommend_answers_check_clean(bundled: KB) -> None:
     problems: list[str] = []
     refusals: list[str] = []
