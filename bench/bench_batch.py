@@ -153,9 +153,10 @@ def main() -> None:
     args = ap.parse_args()
 
     import cartcode._native as native
+
     from cartcode.batch._run import iter_columns
-    from cartcode.kb.loader import load_kb
     from cartcode.formats.x12._prefilter import bundled_pattern
+    from cartcode.kb.loader import load_kb
 
     load_kb()
     bundled_pattern()

@@ -30,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import synth837
 from cartcode.checker._engine import check_claim
+from cartcode.formats.x12 import _reader as x12
 from cartcode.kb.loader import load_kb
 from cartcode.model import Claim
-from cartcode.formats.x12 import _reader as x12
 
 
 def build(n: int) -> bytes:

@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 from cartcode.checker._engine import check_claim
+from cartcode.formats import _json as json_claims
 from cartcode.kb.loader import load_kb
 from cartcode.model import Claim
-from cartcode.formats import _json as json_claims
 
 ROOT = Path(__file__).resolve().parents[1]
 

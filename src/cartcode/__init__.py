@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-
 __all__ = [
     "Claim",
     "Finding",

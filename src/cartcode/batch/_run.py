@@ -34,9 +34,9 @@ from typing import Any, Literal
 
 from cartcode.batch._inputs import GZIP_MAGIC, InputFile, InputKind, expand, sniff
 from cartcode.batch._rows import Columns
-from cartcode.formats.x12._stream import Range, plan_ranges
 from cartcode.errors import InputError
 from cartcode.findings import ClaimResult
+from cartcode.formats.x12._stream import Range, plan_ranges
 
 Engine = Literal["local", "spark"]
 MANIFEST = "manifest.json"
@@ -190,8 +190,8 @@ def write_part(parts: Path, unit: Unit, chunks: Iterable[Columns]) -> dict[str, 
 def process_unit(unit: Unit, out: Path) -> dict[str, Any]:
     """Check one unit and write its part files (atomically). Runs in a worker process."""
     from cartcode.batch._check import check_input
-    from cartcode.kb.loader import load_kb
     from cartcode.formats.x12._prefilter import bundled_x12_pattern
+    from cartcode.kb.loader import load_kb
 
     kb = load_kb()
     pattern = bundled_x12_pattern()  # only X12 inputs use the pre-filter
@@ -398,8 +398,8 @@ class _progress:
 def iter_columns(path: Path, label: str | None = None) -> Iterator[Columns]:
     """Output columns for one file through the batch fast path (used by `check` on big files)."""
     from cartcode.batch._check import check_input
-    from cartcode.kb.loader import load_kb
     from cartcode.formats.x12._prefilter import bundled_x12_pattern
+    from cartcode.kb.loader import load_kb
 
     kind = sniff(path)
     yield from check_input(path, label or str(path), kind, load_kb(), bundled_x12_pattern())
@@ -411,8 +411,8 @@ def check_results_fast(data: bytes | Path, filename: str | None = None) -> Itera
     the CAR-T pre-filter (claims that mention nothing CAR-T are checked with no findings,
     without building their model); X12 is streamed from a path in constant memory."""
     from cartcode.batch._check import check_bytes, check_input
-    from cartcode.kb.loader import load_kb
     from cartcode.formats.x12._prefilter import bundled_x12_pattern
+    from cartcode.kb.loader import load_kb
 
     kb = load_kb()
     if isinstance(data, Path):

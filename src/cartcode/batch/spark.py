@@ -45,9 +45,9 @@ _WIDE = pa.schema(
 def _columns_for_row(row: dict[str, Any]) -> Iterator[Columns]:
     from cartcode.batch._check import check_bytes, x12_columns
     from cartcode.batch._inputs import sniff_bytes
+    from cartcode.formats.x12._prefilter import bundled_x12_pattern
     from cartcode.formats.x12._stream import Range
     from cartcode.kb.loader import load_kb
-    from cartcode.formats.x12._prefilter import bundled_x12_pattern
 
     kb = load_kb()
     content = row["content"]
@@ -116,8 +116,8 @@ def check_dataframe(df: Any, table: Table = "findings") -> Any:
 def file_rows(files: Sequence[InputFile]) -> list[dict[str, Any]]:
     """Rows for :func:`check_dataframe` from local files: one per file, or one per interchange of
     a plain X12 file (with the counters that make its results identical to a whole-file read)."""
-    from cartcode.batch._run import _is_gzip
     from cartcode.batch._inputs import read_all, sniff
+    from cartcode.batch._run import _is_gzip
     from cartcode.formats.x12._stream import plan_ranges
 
     rows: list[dict[str, Any]] = []
@@ -144,8 +144,8 @@ def run_batch(files: Sequence[InputFile], out: Path, *, master: str | None, kb_s
 
     import pyarrow.compute as pc
 
-    from cartcode.batch._run import Unit, merge, write_part
     from cartcode.batch._inputs import sniff
+    from cartcode.batch._run import Unit, merge, write_part
 
     try:
         from pyspark.sql import SparkSession

@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from cartcode.kb.loader import KB, load_kb
-from cartcode.checker._registry import DOC_HEADINGS, RuleSpec, all_rules
 from cartcode.checker._cases import load_cases
+from cartcode.checker._registry import DOC_HEADINGS, RuleSpec, all_rules
+from cartcode.kb.loader import KB, load_kb
 
 
 @cache

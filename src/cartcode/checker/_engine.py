@@ -19,13 +19,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
+from cartcode.checker._context import Ctx, build_finding, index_for
+from cartcode.checker._registry import RuleSpec, all_rules
 from cartcode.errors import InputError
 from cartcode.findings import ClaimResult, Finding, Fix, KbStamp, Report, Severity
+from cartcode.formats import apply_fixes, read_claims
 from cartcode.kb.loader import KB, load_kb
 from cartcode.model import Claim, ClaimError
-from cartcode.formats import apply_fixes, read_claims
-from cartcode.checker._registry import RuleSpec, all_rules
-from cartcode.checker._context import Ctx, build_finding, index_for
 
 _SEVERITY_RANK: Final = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 

@@ -20,9 +20,9 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from cartcode._build import source_path
 from cartcode.findings import Fix, Severity
 from cartcode.model import Location
-from cartcode._build import source_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from cartcode.checker._context import Ctx

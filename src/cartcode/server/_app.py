@@ -32,13 +32,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import cartcode
+from cartcode.checker._context import index_for
 from cartcode.checker._engine import check
+from cartcode.checker._registry import RuleSpec, all_rules, get_rule
 from cartcode.errors import InputError
 from cartcode.kb.loader import KB, load_kb
 from cartcode.kb.schema import SYSTEMS, System
 from cartcode.recommender._recommend import recommend
-from cartcode.checker._registry import RuleSpec, all_rules, get_rule
-from cartcode.checker._context import index_for
 from cartcode.server import _middleware as middleware
 from cartcode.server._models import (
     CheckReport,

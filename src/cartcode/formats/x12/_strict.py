@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from cartcode.findings import ClaimResult, Finding, Severity
-from cartcode.model import Claim
 from cartcode.formats.x12._tokenizer import X12SyntaxError, parse_isa
+from cartcode.model import Claim
 
 RULE = "X12-STRICT"
 NAME = "x12-implementation-guide"

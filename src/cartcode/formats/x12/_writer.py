@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from cartcode._codeformat import normalise
 from cartcode.errors import InputError
 from cartcode.findings import CodeRef, Fix
-from cartcode.model import Claim
 from cartcode.formats.x12._tokenizer import Delimiters, X12SyntaxError, parse_isa, skip_whitespace
+from cartcode.model import Claim
 
 # HI qualifiers per system (ICD-10 first: what an added code gets), and the implementation
 # guide's order of the HI segments in loop 2300, used to place a new HI segment.

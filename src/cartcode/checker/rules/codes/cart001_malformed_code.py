@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from typing import Any, Final
 
 from cartcode._codeformat import is_well_formed
+from cartcode.checker._context import Ctx
+from cartcode.checker._registry import Hit, rule
 from cartcode.findings import Severity
 from cartcode.model import Claim
-from cartcode.checker._registry import Hit, rule
-from cartcode.checker._context import Ctx
 
 _SHAPES: Final = {
     "ICD-10-PCS": "7 characters, digits and letters without I or O",

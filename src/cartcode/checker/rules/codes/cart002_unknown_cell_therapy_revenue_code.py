@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from cartcode.findings import Severity
-from cartcode.checker._registry import INSTITUTIONAL, Hit, rule
 from cartcode.checker._context import Ctx
+from cartcode.checker._registry import INSTITUTIONAL, Hit, rule
+from cartcode.findings import Severity
 
 
 @rule(

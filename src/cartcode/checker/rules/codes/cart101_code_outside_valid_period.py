@@ -6,11 +6,11 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Final
 
+from cartcode.checker._context import Ctx, fmt_date, replace
+from cartcode.checker._registry import Hit, rule
 from cartcode.findings import Fix, Severity
 from cartcode.kb.schema import CodeRow
 from cartcode.model import Coded
-from cartcode.checker._registry import Hit, rule
-from cartcode.checker._context import Ctx, fmt_date, replace
 
 # Codes whose own rules give a better message and fix (CART502 expanded access, CART504 ZC), and
 # rows whose period is a CAR-T use rather than the code's life: KX exists before its CAR-T use

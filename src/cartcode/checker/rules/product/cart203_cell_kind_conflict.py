@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from cartcode.checker._context import Ctx
+from cartcode.checker._registry import Hit, rule
 from cartcode.findings import Severity
 from cartcode.model import Location
-from cartcode.checker._registry import Hit, rule
-from cartcode.checker._context import Ctx
 
 
 @rule(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from cartcode.findings import Severity
-from cartcode.checker._registry import Hit, rule
 from cartcode.checker._context import ADMIN, Ctx, replace
+from cartcode.checker._registry import Hit, rule
+from cartcode.findings import Severity
 
 
 @rule(

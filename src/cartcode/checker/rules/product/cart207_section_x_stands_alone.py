@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from cartcode.findings import Severity
-from cartcode.checker._registry import Hit, rule
 from cartcode.checker._context import Ctx, fix
+from cartcode.checker._registry import Hit, rule
+from cartcode.findings import Severity
 
 # Administration-section codes a coder might add for the same cell infusion: transfusion of bone
 # marrow / cord blood / hematopoietic stem cells (6th character G, X, Y) and introduction of

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 
+from cartcode.checker._context import Ctx
+from cartcode.checker._registry import Hit, rule
 from cartcode.findings import Severity
 from cartcode.model import Location
-from cartcode.checker._registry import Hit, rule
-from cartcode.checker._context import Ctx
 
 
 @rule(

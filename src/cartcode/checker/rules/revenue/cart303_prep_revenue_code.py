@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from cartcode.findings import Fix, Severity
-from cartcode.checker._registry import INSTITUTIONAL, Hit, rule
 from cartcode.checker._context import PREP_ROLES, Ctx, replace
+from cartcode.checker._registry import INSTITUTIONAL, Hit, rule
+from cartcode.findings import Fix, Severity
 
 
 @rule(

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from cartcode.checker._context import Ctx, fix
+from cartcode.checker._registry import INSTITUTIONAL, Hit, rule
 from cartcode.findings import Fix, Severity
 from cartcode.model import Location
-from cartcode.checker._registry import INSTITUTIONAL, Hit, rule
-from cartcode.checker._context import Ctx, fix
 
 
 @rule(

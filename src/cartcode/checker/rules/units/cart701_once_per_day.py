@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Final
 
-from cartcode.findings import Severity
-from cartcode.checker._registry import Hit, rule
 from cartcode.checker._context import Ctx
+from cartcode.checker._registry import Hit, rule
+from cartcode.findings import Severity
 
 # The KB roles of the "per day" codes of the policy: collection (0537T, 38225) and
 # administration (0540T, 38228) - "once per day regardless of collections or bags".
