@@ -12,8 +12,9 @@ mixed-batch rates are the best of 3 interleaved runs each):
 * raw floor: read the file, ``split(b'~')``, count the CLM segments, in Python;
 * all-CAR-T: a batch where every claim is a CAR-T claim (every claim read in full and checked),
   end to end, each in a fresh child process as `cartcode batch` runs: with the mypyc build
-  (scripts/build_native.py; the table's first row says whether it exists) and from source
-  (CARTCODE_PURE=1), on the same file, in 3 interleaved rounds (best child of each build);
+  (the installed wheel, compiled by its build hook; the table's first row says whether it is) and
+  from source (the checkout's src/ on PYTHONPATH), on the same file, in 3 interleaved rounds (best
+  child of each build);
 * peak RSS: a 1,000,000-claim file checked by `cartcode batch` in a child process: the larger of
   the checking process's VmHWM and its merge process's peak (the two run one after the other);
   the file is generated in a temporary folder and deleted afterwards.
@@ -101,16 +102,16 @@ print(json.dumps({"claims": summary["claims_read"], "seconds": seconds, "self_mb
 
 
 # the all-CAR-T batch in a fresh child process, as `cartcode batch` runs: compiled, and from source
-# (CARTCODE_PURE=1), the same way on the same file; warmed up, then the best of `repeat` runs.
+# (src/ on PYTHONPATH), the same way on the same file; warmed up, then the best of `repeat` runs.
 # (Not in this process: after pyx12 and the mixed runs its heap is larger and every full garbage
 # collection slower, which a batch run never sees.)
 _CHILD_CART = """
 import json, sys, time
 from pathlib import Path
-import cartcode._native
+from cartcode import _build
 from cartcode.batch._run import run
 path, out, repeat, pure = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
-assert cartcode._native.STATUS.compiled != pure, cartcode._native.describe()
+assert _build.compiled() != pure, _build.describe()
 run([str(path)], out / "warm", jobs=1, progress=False)
 best = 1e9
 for k in range(repeat):
@@ -122,10 +123,9 @@ print(json.dumps({"claims": summary["claims_read"], "seconds": best}))
 
 
 def cart_run(path: Path, out: Path, repeat: int, *, pure: bool) -> tuple[int, float]:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
-    env.pop("CARTCODE_PURE", None)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     if pure:
-        env["CARTCODE_PURE"] = "1"
+        env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1] / "src")
     proc = subprocess.run([sys.executable, "-c", _CHILD_CART, str(path), str(out), str(repeat), "1" if pure else "0"],
                           capture_output=True, text=True, env=env, check=True)
     data = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -135,11 +135,31 @@ def cart_run(path: Path, out: Path, repeat: int, *, pure: bool) -> tuple[int, fl
 def rss_run(path: Path, out: Path) -> tuple[int, float, float, float]:
     """(claims, seconds, peak RSS of the checking process, of the merge process) in MB, of
     `cartcode batch` on `path` run in a child process."""
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the installed wheel
     proc = subprocess.run([sys.executable, "-c", _CHILD, str(path), str(out)], capture_output=True, text=True,
                           env=env, check=True)
     data = json.loads(proc.stdout.strip().splitlines()[-1])
     return int(data["claims"]), float(data["seconds"]), float(data["self_mb"]), float(data["children_mb"])
+
+
+_CHILD_CHECK = """
+import resource, subprocess, sys, time
+t0 = time.perf_counter()
+with open(sys.argv[2], "wb") as out:
+    done = subprocess.run([sys.executable, "-m", "cartcode", "check", "--format", sys.argv[3], sys.argv[1]], stdout=out)
+seconds = time.perf_counter() - t0
+assert done.returncode in (0, 1), done.returncode
+print(seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+"""
+
+
+def check_run(path: Path, out: Path, fmt: str) -> tuple[float, float]:
+    """(seconds, peak RSS in MB) of `cartcode check --format FMT` on `path`, process start included."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, "-c", _CHILD_CHECK, str(path), str(out), fmt], capture_output=True,
+                          text=True, env=env, check=True)
+    seconds, rss = proc.stdout.split()
+    return float(seconds), float(rss)
 
 
 def main() -> None:
@@ -152,8 +172,7 @@ def main() -> None:
     ap.add_argument("--rss-claims", type=int, default=1_000_000, help="claims in the peak-RSS run (0 = skip)")
     args = ap.parse_args()
 
-    import cartcode._native as native
-
+    from cartcode import _build
     from cartcode.batch._run import iter_columns
     from cartcode.formats.x12._prefilter import bundled_pattern
     from cartcode.kb.loader import load_kb
@@ -173,14 +192,14 @@ def main() -> None:
         # shared VM a slow stretch of a few seconds can hold one child's every repeat
         n_cart, t_cart, n_src, t_src = 0, 1e9, 0, 1e9
         for r in range(args.cart_rounds):
-            if native.STATUS.compiled:
+            if _build.compiled():
                 n, t = cart_run(cart, tmp / f"out-cart-{r}", 5, pure=False)
                 if t < t_cart:
                     n_cart, t_cart = n, t
             n, t = cart_run(cart, tmp / f"out-cart-source-{r}", 5, pure=True)
             if t < t_src:
                 n_src, t_src = n, t
-        if not native.STATUS.compiled:
+        if not _build.compiled():
             n_cart, t_cart = n_src, t_src
         # warm the caches (file pages, imports, rule indexes, pyarrow's start-up) for everyone:
         # the rates are throughput, not process start-up
@@ -205,8 +224,9 @@ def main() -> None:
         assert n_cart == n_src == args.cart_claims and n_pyx == args.pyx12_claims, (n_cart, n_src, n_pyx)
         r_raw, r_ours, r_chk = n_raw / t_raw, n_ours / t_ours, n_chk / t_chk
         r_pyx, r_cart = n_pyx / t_pyx, n_cart / t_cart
+        checks = {fmt: check_run(mixed, tmp / f"check.{fmt}", fmt) for fmt in ("json", "csv", "text")}
         rows += [
-            ("cartcode build", native.describe()),
+            ("cartcode build", _build.describe()),
             ("mixed batch", f"{args.claims:,} claims, 1% CAR-T, {size_mb:.0f} MB, 837P"),
             ("raw floor (read + split + count CLM)", f"{r_raw:,.0f} claims/s"),
             ("pyx12 X12ContextReader 2300 loops", f"{r_pyx:,.0f} claims/s ({n_pyx:,}-claim slice)"),
@@ -214,6 +234,9 @@ def main() -> None:
             ("ours: check path only (no files)", f"{r_chk:,.0f} claims/s"),
             ("ours / pyx12 (floor >= 200x)", f"{r_ours / r_pyx:,.0f}x"),
             ("ours / raw floor (floor >= 40%)", f"{100 * r_ours / r_raw:.0f}%"),
+            *((f"check --format {fmt}, end to end", f"{args.claims / s:,.0f} claims/s "
+               f"({100 * args.claims / s / r_raw:.0f}% of the raw floor), peak RSS {rss:.0f} MB")
+              for fmt, (s, rss) in checks.items()),
             ("all-CAR-T batch (floor >= 20,000/s)", f"{r_cart:,.0f} claims/s ({n_cart:,} claims)"),
             ("all-CAR-T batch, from source (no mypyc)", f"{n_src / t_src:,.0f} claims/s "
              f"(compiled / source: {r_cart / (n_src / t_src):.2f}x)"),

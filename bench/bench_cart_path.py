@@ -83,7 +83,7 @@ def main() -> None:
     ap.add_argument("--profile", choices=("read", "check", "batch"))
     ap.add_argument("--top", type=int, default=30)
     ap.add_argument("--no-source", action="store_true",
-                    help="skip the same steps from source (CARTCODE_PURE=1, a child process)")
+                    help="skip the same steps from source (src/ on PYTHONPATH, a child process)")
     args = ap.parse_args()
     data = build(args.claims)
     todo = steps(data)
@@ -94,10 +94,10 @@ def main() -> None:
         prof.runcall(todo[args.profile])
         pstats.Stats(prof).sort_stats("tottime").print_stats(args.top)
         return
-    import cartcode._native as native
+    from cartcode import _build
 
     print(f"all-CAR-T 837P: {args.claims:,} claims, {len(data) / 1e6:.1f} MB (best of {args.repeat}); "
-          f"cartcode {native.describe()}")
+          f"cartcode {_build.describe()}")
     labels = {"read": "read only (full model)", "check": "read + check_claim",
               "batch": "batch check path (x12_columns)"}
     print(f"{'step':34s} {'wall':>16s} {'CPU':>16s}")
@@ -105,9 +105,9 @@ def main() -> None:
         n, wall, cpu = best_rate(run, args.repeat)
         assert n == args.claims, (key, n)
         print(f"{labels[key]:34s} {wall:>8,.0f} claims/s {cpu:>8,.0f} claims/s")
-    if native.STATUS.compiled and not args.no_source:
+    if _build.compiled() and not args.no_source:
         # the same steps from source, on the same bytes (same seed), in a child process
-        env = {**os.environ, "CARTCODE_PURE": "1"}
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
         cmd = [sys.executable, __file__, "--claims", str(args.claims), "--repeat", str(args.repeat), "--no-source"]
         out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
         print(out.strip().splitlines()[0])
