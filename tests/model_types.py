@@ -6,22 +6,56 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import importlib
+import importlib.util
+import sys
 import types
 import typing
 from decimal import Decimal
 from typing import Any
 
 _HINTS: dict[type, dict[str, Any]] = {}
+_SOURCES: dict[str, types.ModuleType] = {}
+_PREFIX = "_model_types_source_"
+
+
+def _source_module(name: str) -> types.ModuleType:
+    """The module `name` executed from its .py file under another name: a mypyc-compiled class
+    keeps no usable annotations (they read as `type`), its source does."""
+    found = _SOURCES.get(name)
+    if found is None:
+        from cartcode._build import source_path
+
+        spec = importlib.util.spec_from_file_location(_PREFIX + name.replace(".", "_"), source_path(name))
+        assert spec is not None and spec.loader is not None
+        found = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = found
+        spec.loader.exec_module(found)
+        _SOURCES[name] = found
+    return found
+
+
+def _real(cls: type) -> type:
+    """A class of a source copy mapped back to the class the package really uses."""
+    if cls.__module__.startswith(_PREFIX):
+        for name, module in _SOURCES.items():
+            if module.__name__ == cls.__module__:
+                real: type = getattr(importlib.import_module(name), cls.__name__)
+                return real
+    return cls
 
 
 def _hints(cls: type) -> dict[str, Any]:
     found = _HINTS.get(cls)
     if found is None:
-        found = _HINTS[cls] = typing.get_type_hints(cls)
+        source_cls = getattr(_source_module(cls.__module__), cls.__name__)
+        found = _HINTS[cls] = typing.get_type_hints(source_cls)
     return found
 
 
 def _check(value: Any, hint: Any, where: str) -> None:
+    if isinstance(hint, type):
+        hint = _real(hint)
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin is typing.Final or origin is typing.ClassVar:

@@ -77,7 +77,12 @@ def test_setting_decides_the_claim_type(facts: dict[str, Any]) -> None:
     systems = {c.system for c in answer.codes}
     if facts["setting"] == "inpatient":
         assert "ICD-10-PCS" in systems and "CPT" not in systems
-        assert any(p.system == "MS-DRG" for p in answer.payment)
+        day = dt.date.fromisoformat(facts["date"])
+        if any(r.valid_on(day) for role in ("car-t", "pre-drg018") for r in KB.codes_where(system="MS-DRG", role=role)):
+            assert any(p.system == "MS-DRG" for p in answer.payment)
+        else:  # past the KB's MS-DRG periods (FY2028 on): no MS-DRG, and the answer says why
+            assert not any(p.system == "MS-DRG" for p in answer.payment)
+            assert any(w.kind == "horizon" for w in answer.warnings)
     else:
         assert "ICD-10-PCS" not in systems and "CPT" in systems
         assert not any(p.system == "MS-DRG" for p in answer.payment)
