@@ -68,11 +68,42 @@ class ReportWriter(Protocol):
     def end(self) -> None: ...
 
 
+_STRING = json.JSONEncoder(ensure_ascii=False).encode  # one encoder: json.dumps builds one per call
+
+
+def dump_indented(value: Any, indent: str = "") -> str:
+    """`value` exactly as ``json.dumps(value, indent=2, ensure_ascii=False)`` writes it, nested
+    under `indent`. json's indented output runs in pure Python (its C encoder does no indent);
+    this plain recursion over the few JSON types a report holds is several times faster, and
+    tests/cli/test_render.py compares the two on generated values."""
+    if isinstance(value, str):
+        return _STRING(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        inner = indent + "  "
+        items = [inner + _STRING(str(k)) + ": " + dump_indented(v, inner) for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+    if isinstance(value, list | tuple):
+        if not value:
+            return "[]"
+        inner = indent + "  "
+        return "[\n" + ",\n".join(inner + dump_indented(v, inner) for v in value) + "\n" + indent + "]"
+    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + indent)  # floats, others
+
+
 def _indented(value: Any, level: int) -> str:
     """`value` as json.dumps(indent=2) writes it nested `level` deep (strings never hold a raw
     newline in JSON, so indenting by line is exact)."""
-    text = json.dumps(value, indent=2, ensure_ascii=False)
-    return text.replace("\n", "\n" + "  " * level)
+    return dump_indented(value, "  " * level)
 
 
 class JsonWriter:
@@ -156,8 +187,10 @@ class TextWriter:
     def _header(self, result: ClaimResult) -> tuple[str, str]:
         name = f"claim {result.id or '?'}"
         where = f"{result.source.file} #{result.source.index}"
-        lead_markup = f"[bold]{escape(name)}[/]  {escape(where)}  "
         lead = f"{name}  {where}  "
+        if self.console is None and not result.findings:  # the common case off a terminal: no markup
+            return "", lead + ("could not be read" if result.status == "failed" else "clean")
+        lead_markup = f"[bold]{escape(name)}[/]  {escape(where)}  "
         if result.status == "failed":
             return lead_markup + "[bold red]could not be read[/]", lead + "could not be read"
         if not result.findings:
