@@ -185,6 +185,9 @@ class ClaimResult:
     status: Literal["checked", "failed"]
     error: str | None
     findings: list[Finding]
+    # inpatient claims checked with grouping on: {"drg", "title", "mdc", "version", "grouper"} (plus
+    # "status" and "reason" when the claim could not be grouped); None otherwise
+    grouping: dict[str, Any] | None
 
     def __init__(
         self,
@@ -194,21 +197,26 @@ class ClaimResult:
         status: Literal["checked", "failed"],
         error: str | None = None,
         findings: list[Finding] | None = None,
+        grouping: dict[str, Any] | None = None,
     ) -> None:
         self.id = id
         self.source = source
         self.status = status
         self.error = error
         self.findings = findings if findings is not None else []
+        self.grouping = grouping
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "id": self.id,
             "source": self.source.as_dict(),
             "status": self.status,
             "error": self.error,
-            "findings": [f.to_json() for f in self.findings],
         }
+        if self.grouping is not None:  # CONTRACT: present for inpatient claims when grouping is on
+            data["grouping"] = dict(self.grouping)
+        data["findings"] = [f.to_json() for f in self.findings]
+        return data
 
     @property
     def has_error(self) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Final, Literal
 
@@ -17,6 +17,7 @@ ClaimKind = Literal["institutional", "professional"]
 Payer = Literal["medicare", "medicare-advantage", "medicaid", "commercial", "other"]
 ClaimForm = Literal["electronic", "paper"]
 InputFormat = Literal["json", "x12", "fhir"]
+Setting = Literal["inpatient", "outpatient", "professional"]  # the one definition: the claim type
 
 # The classes are slots dataclasses with a hand-written keyword-only __init__: mypyc compiles
 # them to native classes and compiles that __init__ (the one dataclasses generates runs as
@@ -295,6 +296,8 @@ class Claim:
     admission_type: str | None  # 837I CL101 / UB-04 FL 14
     admission_source: str | None  # 837I CL102 / UB-04 FL 15
     patient_status: str | None  # 837I CL103 / UB-04 FL 17 (discharge status)
+    sex: str | None  # the patient's: "M", "F" or "U" (837 DMG03, FHIR Patient.gender, our JSON `sex`)
+    birth_date: dt.date | None  # PHI: only ever used to compute the age; never in findings or messages
     input_notes: list[InputNote]  # reader warnings, reported as findings
     loc: Location | None
     locs: dict[str, Location]  # scalar field name -> origin
@@ -328,6 +331,8 @@ class Claim:
         admission_type: str | None = None,
         admission_source: str | None = None,
         patient_status: str | None = None,
+        sex: str | None = None,
+        birth_date: dt.date | None = None,
         input_notes: list[InputNote] | None = None,
         loc: Location | None = None,
         locs: dict[str, Location] | None = None,
@@ -358,12 +363,20 @@ class Claim:
         self.admission_type = admission_type
         self.admission_source = admission_source
         self.patient_status = patient_status
+        self.sex = sex
+        self.birth_date = birth_date
         self.input_notes = input_notes if input_notes is not None else []
         self.loc = loc
         self.locs = locs if locs is not None else {}
 
+    def __repr__(self) -> str:
+        # PHI: a repr ends up in logs and tracebacks; the birth date never does.
+        parts = [f"{f.name}={'<redacted>' if f.name == 'birth_date' else repr(getattr(self, f.name))}"
+                 for f in fields(self)]
+        return f"Claim({', '.join(parts)})"
+
     @property
-    def setting(self) -> Literal["inpatient", "outpatient", "professional"]:
+    def setting(self) -> Setting:
         """Inpatient when the type of bill is 11X (or 12X) or the claim has a discharge and PCS codes."""
         if self.kind == "professional":
             return "professional"

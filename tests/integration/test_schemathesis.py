@@ -67,7 +67,18 @@ def test_api_conforms_to_its_openapi(case: Any) -> None:
 @secured_schema.parametrize()
 @BOUNDED
 def test_api_with_token_conforms_to_its_openapi(case: Any) -> None:
-    _validate(case, headers={"Authorization": f"Bearer {TOKEN}"})
+    if _headers_are_the_negative_part(case):
+        _validate(case)  # the mutation is in the headers (e.g. no Authorization): adding ours would undo it
+    else:
+        _validate(case, headers={"Authorization": f"Bearer {TOKEN}"})
+
+
+def _headers_are_the_negative_part(case: Any) -> bool:
+    meta = case.meta
+    if meta is None:
+        return False
+    return any("header" in str(getattr(loc, "value", loc)).lower() and not info.mode.is_positive
+               for loc, info in meta.components.items())
 
 
 

@@ -31,6 +31,11 @@ def test_wheel_ships_the_page(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         for name in ASSETS:
             assert archive.read(f"cartcode/server/static/{name}") == (static_dir() / name).read_bytes()
+        examples = sorted(p.name for p in (static_dir() / "examples").iterdir())
+        assert examples  # the page's one-click examples ship too
+        for name in examples:
+            shipped = archive.read(f"cartcode/server/static/examples/{name}")
+            assert shipped == (static_dir() / "examples" / name).read_bytes()
 
 
 class _Controls(HTMLParser):

@@ -255,13 +255,15 @@ def test_openapi_is_3_1_and_declares_every_error(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert spec["openapi"].startswith("3.1")
     expected = {
-        ("/v1/recommend", "post"): {"200", "400", "401", "413", "422"},
-        ("/v1/check", "post"): {"200", "400", "401", "413", "422"},
-        ("/v1/rules", "get"): {"200", "400", "401", "413"},
-        ("/v1/rules/{rule_id}", "get"): {"200", "400", "401", "404", "413", "422"},
-        ("/v1/codes/{code}", "get"): {"200", "400", "401", "404", "413", "422"},
-        ("/v1/kb", "get"): {"200", "400", "401", "413"},
-        ("/healthz", "get"): {"200", "400", "413"},
+        ("/v1/recommend", "post"): {"200", "400", "401", "408", "413", "422"},
+        ("/v1/check", "post"): {"200", "400", "401", "408", "413", "422", "503"},
+        ("/v1/rules", "get"): {"200", "400", "401", "408", "413"},
+        ("/v1/rules/{rule_id}", "get"): {"200", "400", "401", "404", "408", "413", "422"},
+        ("/v1/codes/{code}", "get"): {"200", "400", "401", "404", "408", "413", "422"},
+        ("/v1/kb", "get"): {"200", "400", "401", "408", "413"},
+        ("/v1/fix", "post"): {"200", "400", "401", "408", "413", "422", "503"},
+        ("/v1/products", "get"): {"200", "400", "401", "408", "413"},
+        ("/healthz", "get"): {"200", "400", "408", "413"},
     }
     ops = {(p, m): set(op["responses"]) for p, item in spec["paths"].items() for m, op in item.items()}
     assert ops == expected

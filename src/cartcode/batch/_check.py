@@ -3,31 +3,59 @@ big-file path of `check` share.
 
 Results come out in chunks of at most ``CHUNK`` claims so memory stays flat whatever the input
 size. Every claim read gives exactly one claims row (checked or failed), in input order.
+
+Nothing about one input stops a batch: a claim the rules fail on (any exception) is a failed row
+of its own, and a reader that fails (an InputError, or anything unexpected) ends its input with
+one failed row after the claims read before it. Unexpected exceptions are named by type only:
+their messages may quote claim content.
 """
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
-from cartcode.batch._inputs import InputKind, iter_lines, open_input, read_all
+from cartcode.batch._inputs import DEFAULT_LIMITS, InputKind, Limits, iter_lines, open_input, read_all
 from cartcode.batch._rows import Columns, finding_row
-from cartcode.checker._engine import check_claim
-from cartcode.findings import ClaimResult
+from cartcode.checker._engine import evaluate_claim
+from cartcode.findings import ClaimResult, Finding
 from cartcode.formats.x12._stream import SUPPORTS_SKIPPED, Range, is_cleared, read_stream
 from cartcode.kb.loader import KB
 from cartcode.model import Claim, ClaimError, ClaimSource
 
 CHUNK: Final = 16_384
+EMPTY_FILE: Final = "the file is empty: no claims"
+
+
+def internal_error(exc: BaseException, what: str) -> str:
+    """The error text for an unexpected exception: its type only (the message may quote PHI)."""
+    return f"internal error ({type(exc).__name__}) while {what}"
+
+
+# MS-DRG grouping of inpatient claims: on unless the run turned it off (`batch --no-grouping`,
+# `check --no-grouping` on the fast path). Set by the entry points of a run (process_unit,
+# check_results_fast) for the claims they check; a context variable, so threads never share it.
+GROUPING: Final[contextvars.ContextVar[bool]] = contextvars.ContextVar("cartcode_batch_grouping", default=True)
+
+
+def check_claim(claim: Claim, kb: KB) -> tuple[list[Finding], dict[str, Any] | None]:
+    """The findings and the MS-DRG grouping of one claim (grouping on or off as the run says: GROUPING)."""
+    return evaluate_claim(claim, kb, grouping=GROUPING.get())
 
 
 def result_of(item: Claim | ClaimError, kb: KB) -> ClaimResult:
     if isinstance(item, ClaimError):
         return ClaimResult(id=item.id, source=item.source, status="failed", error=item.error)
-    return ClaimResult(id=item.id, source=item.source, status="checked", findings=check_claim(item, kb))
+    try:
+        findings, grouping = check_claim(item, kb)
+    except Exception as exc:  # one claim the rules fail on fails alone
+        return ClaimResult(id=item.id, source=item.source, status="failed",
+                           error=internal_error(exc, "checking this claim; it was not checked"))
+    return ClaimResult(id=item.id, source=item.source, status="checked", findings=findings, grouping=grouping)
 
 
 def columns_of(items: Iterable[Any], label: str, kb: KB, *, index_base: int = 0) -> Iterator[Columns]:
@@ -40,24 +68,29 @@ def columns_of(items: Iterable[Any], label: str, kb: KB, *, index_base: int = 0)
     # local bindings: this loop runs once per claim of the batch
     c_file, c_index, c_id, c_status = cols.file, cols.index, cols.claim_id, cols.status
     c_error, c_count = cols.error, cols.finding_count
-    for item in items:
-        if is_cleared(item):
-            c_file.append(label)
-            c_index.append(item.source.index + index_base)
-            c_id.append(item.id)
-            c_status.append("checked")
-            c_error.append(None)
-            c_count.append(0)
-        else:
-            result = result_of(item, kb)
-            if index_base:
-                result.source = ClaimSource(file=result.source.file, index=result.source.index + index_base)
-            cols.add_result(label, result, edition)
-        if len(c_index) >= CHUNK:
+    try:
+        for item in items:
+            if is_cleared(item):
+                c_file.append(label)
+                c_index.append(item.source.index + index_base)
+                c_id.append(item.id)
+                c_status.append("checked")
+                c_error.append(None)
+                c_count.append(0)
+            else:
+                result = result_of(item, kb)
+                if index_base:
+                    result.source = ClaimSource(file=result.source.file, index=result.source.index + index_base)
+                cols.add_result(label, result, edition)
+            if len(c_index) >= CHUNK:
+                yield cols
+                cols = Columns()
+                c_file, c_index, c_id, c_status = cols.file, cols.index, cols.claim_id, cols.status
+                c_error, c_count = cols.error, cols.finding_count
+    except Exception:
+        if len(cols):  # the claims read before the reader failed are kept; the caller reports the failure
             yield cols
-            cols = Columns()
-            c_file, c_index, c_id, c_status = cols.file, cols.index, cols.claim_id, cols.status
-            c_error, c_count = cols.error, cols.finding_count
+        raise
     if len(cols):
         yield cols
 
@@ -66,7 +99,7 @@ class _Chunk:
     """One chunk of rows, built for the common case: a cleared claim costs two list appends;
     the constant columns (file, status, error, finding count) are filled in when it is full."""
 
-    __slots__ = ("findings", "ids", "idx", "label", "special")
+    __slots__ = ("findings", "grouping", "ids", "idx", "label", "special")
 
     def __init__(self, label: str) -> None:
         self.label = label
@@ -74,6 +107,7 @@ class _Chunk:
         self.ids: list[str | None] = []
         self.special: dict[int, tuple[str, str | None, int]] = {}  # position -> status, error, count
         self.findings: list[dict[str, Any]] = []
+        self.grouping: dict[int, dict[str, Any]] = {}  # position -> the claim's MS-DRG grouping
 
     def add(self, item: Claim | ClaimError, index: int, kb: KB) -> None:
         """A claim read in full (checked by the rules) or a claim that failed."""
@@ -83,7 +117,13 @@ class _Chunk:
         if isinstance(item, ClaimError):
             self.special[position] = ("failed", item.error, 0)
             return
-        findings = check_claim(item, kb)
+        try:
+            findings, grouping = check_claim(item, kb)
+        except Exception as exc:  # one claim the rules fail on fails alone
+            self.special[position] = ("failed", internal_error(exc, "checking this claim; it was not checked"), 0)
+            return
+        if grouping is not None:
+            self.grouping[position] = grouping
         self.special[position] = ("checked", None, len(findings))
         for finding in findings:
             self.findings.append(finding_row(self.label, index, item.id, finding, kb.edition))
@@ -95,7 +135,7 @@ class _Chunk:
         for pos, (st, err, cnt) in self.special.items():
             status[pos], error[pos], count[pos] = st, err, cnt
         return Columns(file=[self.label] * n, index=self.idx, claim_id=self.ids, status=status, error=error,
-                       finding_count=count, findings=self.findings)
+                       finding_count=count, findings=self.findings, grouping=self.grouping)
 
 
 def x12_columns(
@@ -149,9 +189,9 @@ def x12_columns(
                 for full in done:
                     yield full.columns()
                 done.clear()
-    except (OSError, EOFError):
-        # a damaged input (truncated gzip): the claims read before the damage are kept, then the
-        # caller reports the damage as a failed row after them
+    except Exception:
+        # a damaged input (truncated gzip, a reader failure): the claims read before the damage
+        # are kept, then the caller reports the damage as a failed row after them
         for full in done:
             yield full.columns()
         if chunk.idx:
@@ -170,7 +210,7 @@ def _relined(result: ClaimResult, line: int, index: int) -> ClaimResult:
     ]
     error = f"line {line}: {result.error}" if result.error else None
     return ClaimResult(id=result.id, source=ClaimSource(file=result.source.file, index=index), status=result.status,
-                       error=error, findings=findings)
+                       error=error, findings=findings, grouping=result.grouping)
 
 
 def _ndjson_results(lines: Iterable[tuple[int, bytes]], label: str, kb: KB) -> Iterator[ClaimResult]:
@@ -199,7 +239,7 @@ def _results_columns(results: Iterable[ClaimResult], label: str, kb: KB) -> Iter
             if len(cols) >= CHUNK:
                 yield cols
                 cols = Columns()
-    except (OSError, EOFError):
+    except Exception:
         if len(cols):  # the lines read before a damaged input's error are kept
             yield cols
         raise
@@ -215,12 +255,13 @@ def check_input(
     prefilter: re.Pattern[bytes],
     *,
     rng: Range | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Iterator[Columns]:
     """Output columns for one input file (or one range of a plain X12 file), streamed.
 
-    An input that cannot be read at all (not JSON, truncated gzip) is not an exception here: it
-    becomes one `failed` row after the claims read before the problem, so a batch goes on and
-    the problem stays visible in the claims table."""
+    An input that cannot be read at all (not JSON, empty, truncated gzip, a gzip bomb, a reader
+    that fails) is not an exception here: it becomes one `failed` row after the claims read
+    before the problem, so a batch goes on and the problem stays visible in the claims table."""
     import gzip
 
     from cartcode.errors import InputError
@@ -228,16 +269,26 @@ def check_input(
     seen = 0
     try:
         if kind == "unreadable":
-            read_all(path)  # raises the InputError that names the problem
-        for cols in _check_input(path, label, kind, kb, prefilter, rng=rng):
+            read_all(path, limits)  # raises the InputError that names the problem
+        if kind == "empty" and rng is None:
+            raise InputError(EMPTY_FILE, where=label)
+        for cols in _check_input(path, label, kind, kb, prefilter, rng=rng, limits=limits):
             seen += len(cols)
             yield cols
     except (InputError, OSError, EOFError, gzip.BadGzipFile) as exc:
         message = str(exc) if isinstance(exc, InputError) else f"{label}: cannot read the file: {exc}"
-        cols = Columns()
-        cols.add_result(label, ClaimResult(id=None, source=ClaimSource(file=label, index=seen), status="failed",
-                                           error=message), kb.edition)
-        yield cols
+        yield failed_columns(label, seen, message, kb.edition)
+    except Exception as exc:  # a reader that is not total: this input fails, the batch goes on
+        yield failed_columns(label, seen, f"{label}: {internal_error(exc, 'reading the file')}; the claims "
+                             "after this point were not read", kb.edition)
+
+
+def failed_columns(label: str, index: int, message: str, edition: str) -> Columns:
+    """One failed claims row: an input (or the rest of one) that could not be read."""
+    cols = Columns()
+    cols.add_result(label, ClaimResult(id=None, source=ClaimSource(file=label, index=index), status="failed",
+                                       error=message), edition)
+    return cols
 
 
 def _check_input(
@@ -248,32 +299,50 @@ def _check_input(
     prefilter: re.Pattern[bytes],
     *,
     rng: Range | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Iterator[Columns]:
     """Output columns for one input file (or one range of a plain X12 file), streamed."""
     if kind == "empty":
         return
     if kind == "x12":
-        with open_input(path) as handle:
+        with open_input(path, limits) as handle:
             if rng is not None:
                 handle.seek(rng.start)
             yield from x12_columns(handle, label, kb, prefilter, rng=rng)
         return
     if kind in ("jsonl", "fhir-ndjson"):
-        yield from _results_columns(_ndjson_results(iter_lines(path), label, kb), label, kb)
+        yield from _results_columns(_ndjson_results(iter_lines(path, limits), label, kb), label, kb)
         return
     from cartcode.formats import read_claims
 
-    yield from columns_of(read_claims(read_all(path), label), label, kb)
+    yield from columns_of(read_claims(read_all(path, limits), label), label, kb)
 
 
 def check_bytes(data: bytes, label: str, kb: KB, prefilter: re.Pattern[bytes]) -> Iterator[Columns]:
-    """Output columns for one input held in memory (spark rows, `check` on big files)."""
+    """Output columns for one input held in memory (spark rows, `check` on big files); as
+    :func:`check_input`, a reader failure is one failed row after the claims read before it."""
+    from cartcode.errors import InputError
+
+    seen = 0
+    try:
+        for cols in _check_bytes(data, label, kb, prefilter):
+            seen += len(cols)
+            yield cols
+    except InputError as exc:
+        yield failed_columns(label, seen, str(exc), kb.edition)
+    except Exception as exc:  # a reader that is not total: this input fails, the rest goes on
+        yield failed_columns(label, seen, f"{label}: {internal_error(exc, 'reading the file')}; the claims "
+                             "after this point were not read", kb.edition)
+
+
+def _check_bytes(data: bytes, label: str, kb: KB, prefilter: re.Pattern[bytes]) -> Iterator[Columns]:
     import io
 
     from cartcode.batch._inputs import sniff_bytes
 
     kind = sniff_bytes(data)
     if kind == "empty":
+        yield failed_columns(label, 0, f"{label}: {EMPTY_FILE}", kb.edition)
         return
     if kind == "x12":
         yield from x12_columns(io.BytesIO(data), label, kb, prefilter)

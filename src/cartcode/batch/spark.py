@@ -181,9 +181,7 @@ def run_batch(files: Sequence[InputFile], out: Path, *, master: str | None, kb_s
         claims = _narrow(mine, "claims", CLAIMS_SCHEMA)
         findings = _narrow(mine, "findings", FINDINGS_SCHEMA)
         cols = Columns()
-        cols.file, cols.index, cols.claim_id, cols.status, cols.error, cols.finding_count = (
-            claims.column(name).to_pylist() for name in CLAIMS_SCHEMA.names
-        )
+        cols.set_claims_lists([claims.column(name).to_pylist() for name in CLAIMS_SCHEMA.names])
         cols.findings = findings.to_pylist()
         records[unit.key] = write_part(out / "parts", unit, [cols])
         units.append(unit)

@@ -13,8 +13,10 @@ import re
 from collections.abc import Iterable
 from typing import Any, Final
 
+from cartcode.checker._grouping import ClaimGrouping
 from cartcode.checker._registry import Hit, RuleSpec
 from cartcode.findings import CodeRef, Finding, Fix
+from cartcode.grouping import GroupingResult, MceReport, group, mce_check
 from cartcode.kb.loader import KB
 from cartcode.kb.schema import CodeRow, Policy
 from cartcode.model import Claim, Coded, Line, Location, Note, Procedure
@@ -206,11 +208,16 @@ class Ctx:
     """
 
     __slots__ = (
+        "_grouping",
+        "_grouping_done",
+        "_mce",
         "_notes",
         "_products",
+        "_view",
         "cc",
         "claim",
         "dx",
+        "grouping_on",
         "ix",
         "kb",
         "lines",
@@ -221,11 +228,17 @@ class Ctx:
         "triggers",
     )
 
-    def __init__(self, claim: Claim, kb: KB, ix: KbIndex) -> None:
+    def __init__(self, claim: Claim, kb: KB, ix: KbIndex, grouping: bool = True) -> None:
         self.claim = claim
         self.kb = kb
         self.ix = ix
         self.setting = claim.setting
+        # MS-DRG grouping (inpatient claims): computed on first use, once (see the grouping property)
+        self.grouping_on = grouping and self.setting == "inpatient"
+        self._grouping: GroupingResult | None = None
+        self._grouping_done = False
+        self._mce: MceReport | None = None
+        self._view: ClaimGrouping | None = None
         self.pcs_date = claim.discharge_or_through
         triggers: set[str] = set()
         fallback = claim.statement_to or claim.statement_from or claim.discharge_date
@@ -298,6 +311,33 @@ class Ctx:
         )
         self._products: dict[str, Location | None] | None = None
         self._notes: list[tuple[Note, str]] | None = None
+
+    # -- MS-DRG grouping ----------------------------------------------------------------------
+    @property
+    def grouping_view(self) -> ClaimGrouping:
+        """The claim as the grouper sees it (its input and where each code came from), built once."""
+        if self._view is None:
+            self._view = ClaimGrouping(self.claim)
+        return self._view
+
+    @property
+    def grouping(self) -> GroupingResult | None:
+        """The MS-DRG this inpatient claim groups to with the definitions version in force on its
+        discharge date, or why it cannot be grouped; None for other claims or with grouping off.
+        Computed once per claim, on first use (never raises)."""
+        if not self._grouping_done:
+            self._grouping_done = True
+            if self.grouping_on:
+                self._grouping = group(self.grouping_view.input)
+        return self._grouping
+
+    @property
+    def mce(self) -> MceReport | None:
+        """The Medicare Code Editor's edits of this inpatient claim (None for other claims or with
+        grouping off), computed once."""
+        if self._mce is None and self.grouping_on:
+            self._mce = mce_check(self.grouping_view.input)
+        return self._mce
 
     # -- products ----------------------------------------------------------------------------
     @property

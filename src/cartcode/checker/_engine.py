@@ -73,10 +73,26 @@ def sort_key(finding: Finding) -> tuple[Any, ...]:
     return (_SEVERITY_RANK[finding.severity], finding.rule, _loc_key(finding), finding.message)
 
 
-def check_claim(claim: Claim, kb: KB | None = None, rules: Sequence[RuleSpec] | None = None) -> list[Finding]:
-    """The findings of every rule (or of `rules`) on one claim, sorted deterministically."""
+def check_claim(
+    claim: Claim, kb: KB | None = None, rules: Sequence[RuleSpec] | None = None, *, grouping: bool = True
+) -> list[Finding]:
+    """The findings of every rule (or of `rules`) on one claim, sorted deterministically.
+    `grouping=False` turns the MS-DRG grouper and the MCE off (their rules stay silent)."""
+    return evaluate_claim(claim, kb, rules, grouping=grouping, report_grouping=False)[0]
+
+
+def evaluate_claim(
+    claim: Claim,
+    kb: KB | None = None,
+    rules: Sequence[RuleSpec] | None = None,
+    *,
+    grouping: bool = True,
+    report_grouping: bool = True,
+) -> tuple[list[Finding], dict[str, Any] | None]:
+    """The findings on one claim and, for an inpatient claim with grouping on, its MS-DRG grouping
+    (``GroupingResult.to_dict()``, the report's ``grouping``), computed once and shared with the rules."""
     kb = kb if kb is not None else load_kb()
-    ctx = Ctx(claim, kb, index_for(kb))
+    ctx = Ctx(claim, kb, index_for(kb), grouping)
     catalogue = all_rules() if rules is None else _rule_tuple(tuple(r.id for r in rules))
     chosen = _chosen(catalogue, ctx.setting, ctx.triggers)
     findings: list[Finding] = []
@@ -97,13 +113,18 @@ def check_claim(claim: Claim, kb: KB | None = None, rules: Sequence[RuleSpec] | 
         )
     if len(findings) > 1:
         findings.sort(key=sort_key)
-    return findings
+    grouped = ctx.grouping if report_grouping else None
+    return findings, grouped.to_dict() if grouped is not None else None
 
 
-def _result(item: Claim | ClaimError, kb: KB, rules: Sequence[RuleSpec] | None) -> ClaimResult:
+def result_of(
+    item: Claim | ClaimError, kb: KB, rules: Sequence[RuleSpec] | None = None, *, grouping: bool = True
+) -> ClaimResult:
+    """The ClaimResult of one reader item: a failed claim, or the findings and grouping of a claim."""
     if isinstance(item, ClaimError):
         return ClaimResult(id=item.id, source=item.source, status="failed", error=item.error)
-    return ClaimResult(id=item.id, source=item.source, status="checked", findings=check_claim(item, kb, rules))
+    findings, grouped = evaluate_claim(item, kb, rules, grouping=grouping)
+    return ClaimResult(id=item.id, source=item.source, status="checked", findings=findings, grouping=grouped)
 
 
 def _read_input(data: bytes | str | Path, filename: str | None) -> tuple[bytes, str]:
@@ -124,11 +145,12 @@ def check_results(
     filename: str | None = None,
     kb: KB | None = None,
     rules: Sequence[RuleSpec] | None = None,
+    grouping: bool = True,
 ) -> list[ClaimResult]:
-    """The per-claim results of one input, in input order."""
+    """The per-claim results of one input, in input order (`grouping=False`: no MS-DRG grouping)."""
     kb = kb if kb is not None else load_kb()
     raw, name = _read_input(data, filename)
-    return [_result(item, kb, rules) for item in read_claims(raw, name)]
+    return [result_of(item, kb, rules, grouping=grouping) for item in read_claims(raw, name)]
 
 
 def check(
@@ -137,10 +159,14 @@ def check(
     filename: str | None = None,
     kb: KB | None = None,
     rules: Sequence[RuleSpec] | None = None,
+    grouping: bool = True,
 ) -> Report:
     """Check every claim of one input (our JSON, X12 837I/837P or FHIR, told apart by content)."""
     kb = kb if kb is not None else load_kb()
-    return Report(kb=KbStamp(**kb.stamp()), claims=check_results(data, filename=filename, kb=kb, rules=rules))
+    return Report(
+        kb=KbStamp(**kb.stamp()),
+        claims=check_results(data, filename=filename, kb=kb, rules=rules, grouping=grouping),
+    )
 
 
 def check_files(
@@ -148,12 +174,13 @@ def check_files(
     *,
     kb: KB | None = None,
     rules: Sequence[RuleSpec] | None = None,
+    grouping: bool = True,
 ) -> Report:
     """Check several files into one report (files in the order given, claims in input order)."""
     kb = kb if kb is not None else load_kb()
     claims: list[ClaimResult] = []
     for path in paths:
-        claims.extend(check_results(Path(path), filename=str(path), kb=kb, rules=rules))
+        claims.extend(check_results(Path(path), filename=str(path), kb=kb, rules=rules, grouping=grouping))
     return Report(kb=KbStamp(**kb.stamp()), claims=claims)
 
 

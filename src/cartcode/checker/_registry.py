@@ -27,7 +27,6 @@ from cartcode.model import Location
 if TYPE_CHECKING:  # pragma: no cover
     from cartcode.checker._context import Ctx
 
-Setting = str  # "inpatient" | "outpatient" | "professional"
 ALL_SETTINGS: frozenset[str] = frozenset({"inpatient", "outpatient", "professional"})
 INSTITUTIONAL: frozenset[str] = frozenset({"inpatient", "outpatient"})
 RULES_PACKAGE = "cartcode.checker.rules"  # rules/<family>/cartNNN_<name>.py

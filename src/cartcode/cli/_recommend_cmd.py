@@ -78,6 +78,14 @@ def register(app: typer.Typer) -> None:
         claim_form: Annotated[str | None, typer.Option(help="electronic | paper")] = None,
         place_of_service: Annotated[str | None, typer.Option(help="Professional: facility | office.")] = None,
         nct_number: Annotated[str | None, typer.Option(help="The trial's NCT number (value code D4).")] = None,
+        charges: Annotated[float | None, typer.Option(help="Estimate: total covered charges ($).")] = None,
+        wage_index: Annotated[float | None, typer.Option(help="Estimate: the hospital's wage index.")] = None,
+        operating_ccr: Annotated[float | None, typer.Option(help="Estimate: operating cost-to-charge ratio.")] = None,
+        capital_ccr: Annotated[float | None, typer.Option(help="Estimate: capital cost-to-charge ratio.")] = None,
+        ime: Annotated[float | None, typer.Option(help="Estimate: IME operating adjustment factor.")] = None,
+        dsh: Annotated[float | None, typer.Option(help="Estimate: DSH operating adjustment factor.")] = None,
+        uncompensated_care: Annotated[float | None, typer.Option(help="Estimate: $ per discharge.")] = None,
+        gpci: Annotated[float | None, typer.Option(help="Estimate (professional): one GPCI for all RVUs.")] = None,
         format: Annotated[OutputFormat, typer.Option("--format", help="text or json")] = OutputFormat.text,
     ) -> None:
         """Recommend the codes for a CAR-T encounter: procedure, revenue, modifier, condition, value
@@ -90,6 +98,8 @@ def register(app: typer.Typer) -> None:
             "clinical_trial": clinical_trial, "product_acquisition": product_acquisition,
             "expanded_access": _bool_flag(expanded_access, "expanded-access"), "claim_form": claim_form,
             "place_of_service": place_of_service, "nct_number": nct_number,
+            "charges": charges, "wage_index": wage_index, "operating_ccr": operating_ccr, "capital_ccr": capital_ccr,
+            "ime": ime, "dsh": dsh, "uncompensated_care": uncompensated_care, "gpci": gpci,
         }
         data.update({k: v for k, v in flags.items() if v is not None})  # flags override file fields
         answer = run(data, bundled_kb())
@@ -185,4 +195,24 @@ def render_answer(answer: Answer) -> None:
                     console.print(f"      - {fact}", markup=False)
             else:
                 console.print(f"  ! {warning.message}  [{', '.join(warning.sources)}]", markup=False)
+    render_estimate(console, answer.estimate)
     console.print(f"KB edition {answer.kb['edition']} (as of {answer.kb['as_of']})", markup=False)
+
+
+def render_estimate(console: Console, estimate: dict[str, Any] | None) -> None:
+    """The payment estimate: total, every component with its formula and sources, inputs, warnings."""
+    if not estimate:
+        return
+    total = estimate.get("total")
+    shown = f"${float(total):,.2f}" if total is not None else "no total"
+    what = "" if estimate.get("complete") else " (partial: see below)" if total is not None else ""
+    console.print(f"[bold]Medicare payment estimate[/bold] ({estimate.get('system')} {estimate.get('year') or ''}, "
+                  f"{estimate.get('basis')}): {shown}{what}", highlight=False)
+    for comp in estimate.get("components", []):
+        console.print(f"  {comp['name']}: ${float(comp['amount']):,.2f}  [{', '.join(comp['sources'])}; "
+                      f"{comp['confidence']}]", markup=False)
+        console.print(f"      = {comp['formula']}", markup=False)
+    inputs = "; ".join(f"{i['name']} {i['value']} ({i['origin']})" for i in estimate.get("inputs", []))
+    console.print(f"  inputs: {inputs}", markup=False)
+    for warning in estimate.get("warnings", []):
+        console.print(f"  * {warning}", markup=False)

@@ -23,8 +23,26 @@ _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO:
 
 CSV_COLUMNS = (
     "file", "claim_index", "claim_id", "status", "rule", "name", "severity", "message", "location",
-    "codes", "fix", "fix_safe", "sources", "error",
+    "codes", "fix", "fix_safe", "sources", "error", "drg", "drg_version", "grouping_status",
 )
+
+
+def grouping_cells(result: ClaimResult) -> list[str]:
+    """The CSV's grouping columns: the computed MS-DRG, its definitions version, and the status
+    (grouped, or why not; empty when the claim was not grouped: not inpatient, or grouping off)."""
+    g = result.grouping
+    if g is None:
+        return ["", "", ""]
+    return [g.get("drg") or "", g.get("version") or "", g.get("status") or "grouped"]
+
+
+def grouping_line(grouping: dict[str, Any]) -> str:
+    """One readable line for the text report."""
+    version = f"v{grouping['version']}" if grouping.get("version") else "no version"
+    if grouping.get("status") is None:
+        mdc = f", MDC {grouping['mdc']}" if grouping.get("mdc") else ""
+        return f"MS-DRG {grouping['drg']} {grouping.get('title') or ''} ({version}{mdc}, {grouping.get('grouper')})"
+    return f"MS-DRG not computed ({grouping['status']}): {grouping.get('reason') or ''}"
 
 
 def format_location(location: dict[str, Any]) -> str:
@@ -136,13 +154,14 @@ class CsvWriter:
     def claim(self, result: ClaimResult) -> None:
         base = [result.source.file, result.source.index, result.id or "", result.status]
         if result.status == "failed":
-            self.writer.writerow([*base, "", "", "error", "", "", "", "", "", "", result.error or ""])
+            self.writer.writerow([*base, "", "", "error", "", "", "", "", "", "", result.error or "", "", "", ""])
             return
+        grouping = grouping_cells(result)
         for f in result.findings:
             self.writer.writerow([
                 *base, f.rule, f.name, f.severity.value, f.message, format_location(f.location),
                 " ".join(f"{c.system}:{c.code}" for c in f.codes), format_fix(f),
-                "" if f.fix is None else str(f.fix.safe).lower(), " ".join(f.sources), "",
+                "" if f.fix is None else str(f.fix.safe).lower(), " ".join(f.sources), "", *grouping,
             ])
 
     def end(self) -> None:
@@ -210,6 +229,9 @@ class TextWriter:
             self._emit(f"  [red]{escape(result.error or '')}[/]", f"  {result.error or ''}")
             return
         self.totals.update(_counts(result.findings))
+        if result.grouping is not None:
+            line = grouping_line(result.grouping)
+            self._emit(f"  [dim]{escape(line)}[/]", f"  {line}")
         for f in result.findings:
             style = _STYLE[f.severity]
             self._emit(f"  [{style}]{f.severity.value:<7}[/] [bold]{f.rule}[/] {escape(f.name)}",

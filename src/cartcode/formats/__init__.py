@@ -14,7 +14,6 @@ Each format module exposes the same two functions:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Literal
 
@@ -38,15 +37,24 @@ def detect_format(data: bytes) -> Format:
 
 
 def _is_fhir(data: bytes) -> bool:
+    from cartcode.formats._limits import JsonProblem, parse_json
+
     try:
-        doc = json.loads(data)
-    except ValueError:
+        doc = parse_json(data)
+    except JsonProblem:
         return False
     return isinstance(doc, dict) and "resourceType" in doc
 
 
 def read_claims(data: bytes, file: str) -> Iterator[Claim | ClaimError]:
-    """Every claim in `data`, in input order, as Claim or ClaimError."""
+    """Every claim in `data`, in input order, as Claim or ClaimError.
+
+    Total: whatever the bytes, the only exception is an :class:`~cartcode.errors.InputError` for a
+    file that holds no claim at all (empty, not JSON/X12/FHIR, a FHIR file with no Claim/EOB)."""
+    from cartcode.formats._limits import empty_file, is_blank
+
+    if is_blank(data):
+        raise empty_file(file)
     fmt = detect_format(data)
     if fmt == "x12":
         from cartcode.formats.x12 import _reader as x12

@@ -20,6 +20,15 @@ from typing import Any
 from cartcode._codeformat import hcpcs_system, normalise
 from cartcode.errors import InputError
 from cartcode.findings import Fix
+from cartcode.formats._limits import (
+    JsonProblem,
+    current,
+    empty_file,
+    is_blank,
+    number_in_range,
+    parse_json,
+    safe_int,
+)
 from cartcode.model import (
     Claim,
     ClaimError,
@@ -70,9 +79,12 @@ CLAIM_KEYS = frozenset(
         "admission_type",
         "admission_source",
         "patient_status",
+        "sex",
+        "birth_date",
         "comment",
     }
 )
+_SEXES = ("M", "F", "U")
 LINE_KEYS = frozenset(
     {
         "revenue_code",
@@ -107,6 +119,24 @@ class _Bad(Exception):
         self.path = path
 
 
+def _kind_of(value: Any) -> str:
+    """What a rejected value is, never the value itself (claims hold PHI)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float, Decimal)):
+        return "a number"
+    if isinstance(value, str):
+        return "an empty string" if not value.strip() else "text"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def _shown(value: Any) -> str:
+    """A rejected qualifier (kind, payer, ...): quoted when it is a short code-like word, else its kind."""
+    if isinstance(value, str) and len(value) <= 20 and value.replace("-", "").replace("_", "").isalnum():
+        return json.dumps(value)
+    return _kind_of(value)
 
 
 def _loc(file: str, path: str) -> Location:
@@ -118,7 +148,7 @@ def _str(value: Any, path: str, *, allow_int: bool = False) -> str:
         return value.strip()
     if allow_int and isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    raise _Bad(path, f"expected a non-empty string, got {json.dumps(value, default=str)}")
+    raise _Bad(path, f"expected a non-empty string, got {_kind_of(value)}")
 
 
 def _opt_str(obj: Mapping[str, Any], key: str, path: str) -> str | None:
@@ -132,7 +162,7 @@ def _enum(obj: Mapping[str, Any], key: str, path: str, allowed: Sequence[str]) -
     if value is None:
         return None
     if value not in allowed:
-        raise _Bad(f"{path}.{key}", f"expected one of {', '.join(allowed)}, got {json.dumps(value, default=str)}")
+        raise _Bad(f"{path}.{key}", f"expected one of {', '.join(allowed)}, got {_shown(value)}")
     return str(value)
 
 
@@ -142,11 +172,24 @@ def _date(obj: Mapping[str, Any], key: str, path: str) -> dt.date | None:
         return None
     where = f"{path}.{key}"
     if not isinstance(value, str) or not _DATE.match(value):
-        raise _Bad(where, f"expected a date YYYY-MM-DD, got {json.dumps(value, default=str)}")
+        raise _Bad(where, f"expected a date YYYY-MM-DD, got {_kind_of(value)}")
     try:
         return dt.date.fromisoformat(value)
     except ValueError as exc:
-        raise _Bad(where, f"not a real date: {value}") from exc
+        raise _Bad(where, "not a real date") from exc
+
+
+def _birth_date(obj: Mapping[str, Any], path: str) -> dt.date | None:
+    """The patient's birth date. PHI: an error names the path, never the value."""
+    value = obj.get("birth_date")
+    if value is None:
+        return None
+    if isinstance(value, str) and _DATE.match(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise _Bad(f"{path}.birth_date", "expected a date YYYY-MM-DD (value not shown: it is patient data)")
 
 
 def _number(obj: Mapping[str, Any], key: str, path: str) -> Decimal | None:
@@ -156,16 +199,19 @@ def _number(obj: Mapping[str, Any], key: str, path: str) -> Decimal | None:
     where = f"{path}.{key}"
     if isinstance(value, bool):
         raise _Bad(where, "expected a number, got a boolean")
+    number: Decimal | None = None
     if isinstance(value, (int, Decimal)):
-        return Decimal(value)
-    if isinstance(value, str):
+        number = Decimal(value)
+    elif isinstance(value, str):
         try:
             number = Decimal(value.strip().replace(",", ""))
         except InvalidOperation as exc:
-            raise _Bad(where, f"expected a number, got {json.dumps(value)}") from exc
-        if number.is_finite():
-            return number
-    raise _Bad(where, f"expected a number, got {json.dumps(value, default=str)}")
+            raise _Bad(where, "expected a number, got text that is not one") from exc
+    if number is not None and number.is_finite():
+        if not number_in_range(number):
+            raise _Bad(where, f"number out of range (at most {current().max_number_digits} digits before the point)")
+        return number
+    raise _Bad(where, f"expected a number, got {_kind_of(value)}")
 
 
 def _amount(value: Any, path: str) -> str | None:
@@ -348,7 +394,9 @@ def _claim(obj: Any, index: int, base: str, file: str) -> Claim:
             loc=_loc(file, f"{base}.drg"),
         )
     lines = [_line(item, i + 1, f"{base}.lines[{i}]", file) for i, item in enumerate(_list(obj, "lines", base))]
-    locs = {key: _loc(file, f"{base}.{key}") for key in SCALAR_KEYS if key in obj}
+    located = (*SCALAR_KEYS, "patient_status", "sex", "birth_date")
+    locs = {key: _loc(file, f"{base}.{key}") for key in located if key in obj}
+    sex = _enum(obj, "sex", base, _SEXES)
     return Claim(
         id=claim_id,
         kind=kind,
@@ -376,6 +424,8 @@ def _claim(obj: Any, index: int, base: str, file: str) -> Claim:
         admission_type=_opt_str(obj, "admission_type", base),
         admission_source=_opt_str(obj, "admission_source", base),
         patient_status=_opt_str(obj, "patient_status", base),
+        sex=sex,
+        birth_date=_birth_date(obj, base),
         input_notes=[],
         loc=_loc(file, base),
         locs=locs,
@@ -383,14 +433,13 @@ def _claim(obj: Any, index: int, base: str, file: str) -> Claim:
 
 
 def _parse(data: bytes, file: str, *, exact: bool) -> Any:
+    """The document (within the limits: depth, numbers); an empty or unreadable file is an InputError."""
+    if is_blank(data):
+        raise empty_file(file)
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start})", where=file) from exc
-    try:
-        return json.loads(text, parse_float=Decimal) if exact else json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", where=file) from exc
+        return parse_json(data, parse_float=Decimal if exact else None)
+    except JsonProblem as exc:
+        raise InputError(str(exc), where=file) from None
 
 
 def _claim_list(doc: Any, file: str) -> tuple[list[Any], str]:
@@ -556,15 +605,23 @@ def apply_fixes(data: bytes, file: str, fixes: Mapping[int, Sequence[Fix]]) -> b
     Non-integer numbers are carried as their own text (``1500.00`` stays ``1500.00``): JSON has no
     way to write a float back exactly as it was read, so they travel as marked strings.
     """
+    if is_blank(data):
+        raise empty_file(file)
     try:
-        text = data.decode("utf-8-sig")
-        doc = json.loads(text, parse_float=lambda raw: _NUM + raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        doc = _parse(data, file, exact=True)  # raises the InputError naming the problem
+        # a digit string too long for int travels as its text too
+        doc = parse_json(data, parse_float=lambda raw: _NUM + raw, parse_int=_fix_int)
+    except JsonProblem as exc:
+        raise InputError(str(exc), where=file) from None
     items, _ = _claim_list(doc, file)
     for index, claim_fixes in fixes.items():
         if 0 <= index < len(items) and isinstance(items[index], dict):
             for fx in claim_fixes:
                 _apply_fix(items[index], fx)
     out = json.dumps(doc, indent=2, ensure_ascii=False)
-    return (_NUM_OUT.sub(r"\1", out) + "\n").encode("utf-8")
+    # a lone surrogate (read from a \ud800 escape) is written back as that same escape
+    return (_NUM_OUT.sub(r"\1", out) + "\n").encode("utf-8", "backslashreplace")
+
+
+def _fix_int(raw: str) -> int | str:
+    value = safe_int(raw)
+    return value if isinstance(value, int) else _NUM + raw

@@ -215,6 +215,19 @@ def group(inp: GroupingInput) -> GroupingResult:
 def _result(out: Any, version: DefinitionsVersion, label: str) -> GroupingResult:
     drg = out.get("final_drg")
     code = str(out.get("return_code") or "")
+    if code == "OK" and drg in (998, 999):
+        # an ungroupable DRG with return code OK: its title is the reason (998: "Principal Diagnosis
+        # Invalid as Discharge Diagnosis", 999: "Ungroupable")
+        title = out.get("final_drg_description") or "Ungroupable"
+        return GroupingResult(
+            status="ungroupable",
+            drg=f"{int(drg):03d}",
+            title=title,
+            version=version.name,
+            grouper=label,
+            reason=("INVALID_PRINCIPAL_DIAGNOSIS: " if drg == 998 else "UNGROUPABLE: ")
+            + f"MS-DRG v{version.name} assigns MS-DRG {int(drg):03d} ({title})",
+        )
     if code != "OK" or drg is None or drg in (998, 999):
         template = _RETURN_REASONS.get(code, "the grouper returned {code} for MS-DRG v{v}")
         return GroupingResult(

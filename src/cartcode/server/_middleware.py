@@ -11,9 +11,11 @@ body, a query string or an exception message; the access log names the *route te
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
+import threading
 import time
 import traceback
 from collections.abc import Iterable, Sequence
@@ -26,6 +28,42 @@ from cartcode.server._models import error_kind
 
 access_log = logging.getLogger("cartcode.access")
 error_log = logging.getLogger("cartcode.server._app")
+
+ERROR_LOG_BURST = 10  # unhandled-error lines per window ...
+ERROR_LOG_WINDOW = 60.0  # ... seconds; beyond that one line per window says how many were left out
+
+
+class RateLimitedLog:
+    """At most `burst` lines per `window` seconds, then one line saying how many were left out:
+    a client that makes every request fail (a 500) cannot flood the log or the disk."""
+
+    def __init__(self, logger: logging.Logger, burst: int = ERROR_LOG_BURST, window: float = ERROR_LOG_WINDOW) -> None:
+        self.logger = logger
+        self.burst = burst
+        self.window = window
+        self._lock = threading.Lock()
+        self._start = time.monotonic()
+        self._count = 0
+        self._dropped = 0
+
+    def error(self, msg: str, *args: object) -> None:
+        with self._lock:
+            now = time.monotonic()
+            dropped = 0
+            if now - self._start >= self.window:
+                dropped, self._dropped = self._dropped, 0
+                self._start, self._count = now, 0
+            self._count += 1
+            allowed = self._count <= self.burst
+            if not allowed:
+                self._dropped += 1
+        if dropped:
+            self.logger.error("%d more unhandled errors in the last %.0f s were not logged", dropped, self.window)
+        if allowed:
+            self.logger.error(msg, *args)
+
+
+_errors = RateLimitedLog(error_log)
 
 _SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"x-content-type-options", b"nosniff"),
@@ -115,7 +153,7 @@ class GuardMiddleware:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
-            error_log.error("unhandled %s on %s %s", _frames_only(exc), _method(scope), _route_template(scope))
+            _errors.error("unhandled %s on %s %s", _frames_only(exc), _method(scope), _route_template(scope))
             if status == 0:
                 status = 500
                 await send_error(send, 500, "internal error")
@@ -209,14 +247,37 @@ class HostMiddleware:
         await self.app(scope, receive, send)
 
 
+class HeaderLimitMiddleware:
+    """Refuse a request whose line and headers together exceed ``max_header`` bytes with 400 (as
+    h11 does for a header block it receives in pieces; one that arrives in a single read is only
+    measured here). Nothing of the headers is logged or echoed."""
+
+    def __init__(self, app: ASGIApp, max_header: int) -> None:
+        self.app = app
+        self.max_header = max_header
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            size = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+            size += sum(len(name) + len(value) + 4 for name, value in scope.get("headers", []))
+            if size > self.max_header:
+                await send_error(send, 400, f"request headers over the limit of {self.max_header} bytes",
+                                 [(b"connection", b"close")])
+                return
+        await self.app(scope, receive, send)
+
+
 class BodyLimitMiddleware:
     """Refuse bodies over ``max_body`` bytes with 413: at once when Content-Length says so, and
     while streaming otherwise (chunked uploads, or a Content-Length that lies). The body is
-    buffered here, up to the limit, and replayed to the app, so no route ever sees more."""
+    buffered here, up to the limit, and replayed to the app, so no route ever sees more. A body
+    that has not arrived in full ``body_timeout`` seconds after the request began gets 408 (a
+    client that trickles its body cannot hold the connection and its buffer for ever)."""
 
-    def __init__(self, app: ASGIApp, max_body: int) -> None:
+    def __init__(self, app: ASGIApp, max_body: int, body_timeout: float = 30.0) -> None:
         self.app = app
         self.max_body = max_body
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -233,8 +294,14 @@ class BodyLimitMiddleware:
                     return
         chunks: list[bytes] = []
         size = 0
+        deadline = time.monotonic() + self.body_timeout
         while True:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                await send_error(send, 408, f"the request body did not arrive within {self.body_timeout:g} s",
+                                 [(b"connection", b"close")])
+                return
             if message["type"] == "http.disconnect":
                 return  # the client went away: nothing to answer
             body: bytes = message.get("body", b"")
@@ -257,12 +324,15 @@ class BodyLimitMiddleware:
         await self.app(scope, replay, send)
 
 
-def install(app: Starlette, *, token: str | None, max_body: int, allowed_hosts: Sequence[str] | None) -> None:
-    """Guard(SecurityHeaders(Host(Token(BodyLimit(routes))))), outermost first (the last added wraps the rest)."""
-    app.add_middleware(BodyLimitMiddleware, max_body=max_body)
+def install(app: Starlette, *, token: str | None, max_body: int, allowed_hosts: Sequence[str] | None,
+            body_timeout: float = 30.0, max_header: int = 32 * 1024) -> None:
+    """Guard(SecurityHeaders(HeaderLimit(Host(Token(BodyLimit(routes)))))), outermost first (the
+    last added wraps the rest)."""
+    app.add_middleware(BodyLimitMiddleware, max_body=max_body, body_timeout=body_timeout)
     if token:
         app.add_middleware(BearerTokenMiddleware, token=token)
     if allowed_hosts is not None:
         app.add_middleware(HostMiddleware, allowed_hosts=allowed_hosts)
+    app.add_middleware(HeaderLimitMiddleware, max_header=max_header)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(GuardMiddleware)

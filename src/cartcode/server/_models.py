@@ -18,6 +18,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
+from cartcode.model import Setting
+
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
@@ -37,7 +39,6 @@ IsoDate = Annotated[
     WithJsonSchema({"type": "string", "format": "date", "pattern": _ISO_DATE.pattern}),
 ]
 
-Setting = Literal["inpatient", "outpatient", "professional"]
 Route = Literal["peripheral", "central"]
 PayerIn = Literal["medicare", "medicare-advantage", "medicaid", "commercial"]
 Trial = Literal["none", "this-product", "different-product"]
@@ -79,6 +80,15 @@ class Encounter(BaseModel):
     nct_number: str | None = Field(
         default=None, pattern=r"^[Nn][Cc][Tt][0-9]{8}$", description="The trial's NCT number (value code D4)."
     )
+    # The payment estimate's optional hospital values (CONTRACT.md, issue 15); absent: national.
+    charges: float | None = Field(default=None, ge=0, description="Total covered charges, dollars.")
+    wage_index: float | None = Field(default=None, gt=0, description="The hospital's wage index.")
+    operating_ccr: float | None = Field(default=None, gt=0, le=10, description="Operating cost-to-charge ratio.")
+    capital_ccr: float | None = Field(default=None, gt=0, le=10, description="Capital cost-to-charge ratio.")
+    ime: float | None = Field(default=None, ge=0, description="IME operating adjustment factor.")
+    dsh: float | None = Field(default=None, ge=0, description="DSH operating adjustment factor.")
+    uncompensated_care: float | None = Field(default=None, ge=0, description="Uncompensated care, $ per discharge.")
+    gpci: float | None = Field(default=None, gt=0, description="Professional: one GPCI for every RVU.")
 
     def to_mapping(self) -> dict[str, Any]:
         """What recommend() receives: only the keys the caller set (recommend owns the defaults)."""
@@ -154,11 +164,24 @@ class ClaimSource(_Open):
     index: int
 
 
+class Grouping(_Open):
+    """The MS-DRG of an inpatient claim (CONTRACT.md, issue 11); status and reason when not grouped."""
+
+    drg: str | None
+    title: str | None
+    mdc: str | None
+    version: str | None
+    grouper: str | None
+    status: Literal["no_version", "missing_data", "ungroupable", "unavailable"] | None = None
+    reason: str | None = None
+
+
 class ClaimResult(_Open):
     id: str | None
     source: ClaimSource
     status: Literal["checked", "failed"]
     error: str | None
+    grouping: Grouping | None = None
     findings: list[Finding]
 
 
@@ -193,6 +216,19 @@ class KbInfo(_Open):
     title: str
     sources: list[Source]
     products: list[Product]
+
+
+class ProductName(_Open):
+    name: str
+    kind: str  # brand | generic | alias | hcpcs | id
+    product: str
+    brand: str | None = None
+    generic: str | None = None
+
+
+class ProductNames(_Open):
+    kb: KbStamp
+    names: list[ProductName]
 
 
 class PaymentStatus(_Open):
@@ -265,11 +301,11 @@ class ErrorDetail(BaseModel):
 
 ErrorKind = Literal[
     "malformed", "unauthorized", "not-found", "method-not-allowed", "too-large", "schema", "input", "internal",
-    "error",
+    "error", "timeout", "busy",
 ]
 _KIND_BY_STATUS: dict[int, ErrorKind] = {
-    400: "malformed", 401: "unauthorized", 404: "not-found", 405: "method-not-allowed", 413: "too-large",
-    422: "schema", 500: "internal",
+    400: "malformed", 401: "unauthorized", 404: "not-found", 405: "method-not-allowed", 408: "timeout",
+    413: "too-large", 422: "schema", 500: "internal", 503: "busy",
 }
 
 

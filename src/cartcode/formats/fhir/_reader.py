@@ -15,13 +15,14 @@ see :data:`PROCEDURE_SYSTEMS`, :data:`REVENUE_SYSTEMS`, :data:`DIAGNOSIS_SYSTEMS
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from cartcode._codeformat import hcpcs_system, is_well_formed, normalise
+from cartcode.errors import InputError
 from cartcode.findings import Fix
+from cartcode.formats._limits import JsonProblem, current, empty_file, is_blank, number_in_range, parse_json
 from cartcode.model import (
     Claim,
     ClaimError,
@@ -92,13 +93,14 @@ def _date(text: Any) -> dt.date | None:
 
 
 def _decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
+    """A usable number: finite and in range (1e999 reads as infinity; see _limits)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         return None
     try:
         out = Decimal(str(value))
     except InvalidOperation:
         return None
-    return out if out.is_finite() else None
+    return out if number_in_range(out) else None
 
 
 class _Reader:
@@ -109,6 +111,7 @@ class _Reader:
         self.base = base  # "ExplanationOfBenefit" or "Bundle.entry[2].resource"
         self.notes: list[InputNote] = []
         self.locs: dict[str, Location] = {}
+        self.patients: Mapping[str, tuple[dict[str, Any], str]] = {}  # Bundle Patients by reference
 
     def loc(self, path: str) -> Location:
         return Location(file=self.file, path=f"{self.base}.{path}" if path else self.base)
@@ -325,6 +328,9 @@ class _Reader:
             if isinstance(quantity, dict) and _decimal(quantity.get("value")) is not None:
                 kw["units"] = _decimal(quantity.get("value"))
                 locs["units"] = self.loc(f"{p}.quantity.value")
+            elif isinstance(quantity, dict) and quantity.get("value") is not None:
+                self.note("quantity is not a usable number (out of range or not a number): not read",
+                          f"{p}.quantity.value")
             charge = self._charge(item, p, locs)
             if charge is not None:
                 kw["charge"] = charge
@@ -404,6 +410,36 @@ class _Reader:
         if "payer" in kw:
             self.locs["payer"] = self.loc("insurer")
 
+    def patient(self, kw: dict[str, Any]) -> None:
+        """Sex and birth date from the Patient that Claim.patient / EOB.patient references: a contained
+        one (``#id``) or one in the same Bundle (fullUrl or ``Patient/id``). PHI: the birth date only
+        serves the age; a bad one is left out without being quoted."""
+        ref = self.r.get("patient")
+        target = ref.get("reference") if isinstance(ref, dict) else None
+        if not isinstance(target, str) or not target:
+            return
+        found: tuple[dict[str, Any], str] | None = None
+        if target.startswith("#"):
+            for i, res in enumerate(self.r.get("contained") or []):
+                if isinstance(res, dict) and res.get("resourceType") == "Patient" and res.get("id") == target[1:]:
+                    found = (res, f"{self.base}.contained[{i}]")
+                    break
+        else:
+            found = self.patients.get(target)
+        if found is None:
+            return
+        res, path = found
+        gender = res.get("gender")
+        if isinstance(gender, str) and gender:
+            kw["sex"] = {"male": "M", "female": "F"}.get(gender.lower(), "U")
+            self.locs["sex"] = Location(file=self.file, path=f"{path}.gender")
+        born = res.get("birthDate")
+        if isinstance(born, str) and len(born) == 10:
+            day = _date(born)
+            if day is not None:
+                kw["birth_date"] = day
+                self.locs["birth_date"] = Location(file=self.file, path=f"{path}.birthDate")
+
     def claim(self) -> Claim | ClaimError:
         claim_id = self.r.get("id")
         if not isinstance(claim_id, str) or not claim_id:
@@ -442,6 +478,7 @@ class _Reader:
             # as for 837I: an inpatient claim's through date is its discharge date when none is given
             kw["discharge_date"] = kw["statement_to"]
         self.payer(kw)
+        self.patient(kw)
         total = self.total()
         if total is not None:
             kw["total_charge"] = total
@@ -477,13 +514,17 @@ def _validate(resource: dict[str, Any], base: str, file: str) -> list[InputNote]
         notes = []
         for err in exc.errors()[:20]:
             path = base + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
+            # PHI: the rejected value is never quoted (a contained Patient's name, a member id, a
+            # birth date); nor is a model message that repeats it
             value = err.get("input")
-            shown = f" {value!r}" if isinstance(value, str | int | float) and len(repr(value)) < 60 else ""
+            reason = str(err["msg"])
+            if isinstance(value, str | int | float | Decimal) and str(value) and str(value) in reason:
+                reason = str(err["type"])
             notes.append(
                 InputNote(
                     rule="FHIR-MODEL",
                     severity="warning",
-                    message=f"{path}:{shown} rejected by the FHIR R4B model ({err['msg']}); read as plain JSON",
+                    message=f"{path}: rejected by the FHIR R4B model ({reason}); read as plain JSON",
                     loc=Location(file=file, path=path),
                 )
             )
@@ -502,51 +543,139 @@ def _validate(resource: dict[str, Any], base: str, file: str) -> list[InputNote]
 
 def _resources(doc: Any) -> Iterator[tuple[dict[str, Any], str]]:
     """(resource, FHIR path) of every Claim/EOB: a single resource, a Bundle's entries, a list."""
+    for res, path, _ in _entries(doc):
+        if res is not None:
+            yield res, path
+
+
+_CLAIM_TYPES = ("Claim", "ExplanationOfBenefit")
+
+
+def _rtype(value: Any) -> str:
+    """A resourceType for a message: a short name as is, anything else by its kind (never a value)."""
+    if isinstance(value, str) and 0 < len(value) <= 40 and value.isalnum():
+        return repr(value)
+    return "missing" if value is None else f"not a resource type name ({type(value).__name__})"
+
+
+def _entries(doc: Any, top: bool = True) -> Iterator[tuple[dict[str, Any] | None, str, str | None]]:
+    """(resource, FHIR path, None) for every Claim/EOB, and (None, path, problem) for every entry
+    that is not a FHIR resource at all (a Bundle entry that is a string, a resourceType that is a
+    number...), in document order. Other resources (Patient, Coverage) are passed over."""
     if isinstance(doc, list):
         for i, element in enumerate(doc):
-            for res, path in _resources(element):
-                yield res, f"[{i}].{path}" if not path.startswith("Bundle") else path
+            if not isinstance(element, dict) or not isinstance(element.get("resourceType"), str):
+                yield None, f"[{i}]", f"[{i}] is not a FHIR resource (resourceType {_rtype(_get(element))})"
+                continue
+            for res, path, problem in _entries(element, top=False):
+                yield res, f"[{i}].{path}" if not path.startswith("Bundle") else path, problem
         return
     if not isinstance(doc, dict):
         return
     rtype = doc.get("resourceType")
-    if rtype in ("Claim", "ExplanationOfBenefit"):
-        yield doc, str(rtype)
+    if rtype in _CLAIM_TYPES:
+        yield doc, str(rtype), None
     elif rtype == "Bundle":
-        for i, entry in enumerate(doc.get("entry") or []):
+        entries = doc.get("entry")
+        if entries is None:
+            return
+        if not isinstance(entries, list):
+            yield None, "Bundle.entry", "Bundle.entry is not a list of entries"
+            return
+        for i, entry in enumerate(entries):
             found = entry.get("resource") if isinstance(entry, dict) else None
-            if isinstance(found, dict) and found.get("resourceType") in ("Claim", "ExplanationOfBenefit"):
-                yield found, f"Bundle.entry[{i}].resource"
-            elif isinstance(found, dict) and found.get("resourceType") == "Bundle":
-                for inner, path in _resources(found):
-                    yield inner, f"Bundle.entry[{i}].resource.{path.removeprefix('Bundle.')}"
+            where = f"Bundle.entry[{i}]"
+            if not isinstance(entry, dict):
+                yield None, where, f"{where} is not an object"
+            elif not isinstance(found, dict):
+                yield None, f"{where}.resource", f"{where}.resource is missing or not an object"
+            elif not isinstance(found.get("resourceType"), str):
+                yield None, f"{where}.resource", (
+                    f"{where}.resource is not a FHIR resource (resourceType {_rtype(found.get('resourceType'))})"
+                )
+            elif found.get("resourceType") in _CLAIM_TYPES:
+                yield found, f"{where}.resource", None
+            elif found.get("resourceType") == "Bundle":
+                for inner, path, problem in _entries(found, top=False):
+                    inner_path = f"{where}.resource.{path.removeprefix('Bundle.')}"
+                    yield inner, inner_path, problem and problem.replace(path, inner_path, 1)
+    elif top and not isinstance(rtype, str):
+        yield None, "resourceType", f"resourceType {_rtype(rtype)} is not a FHIR resource type"
+
+
+def _get(element: Any) -> Any:
+    return element.get("resourceType") if isinstance(element, dict) else None
+
+
+def _bundle_patients(doc: Any, path: str = "Bundle") -> dict[str, tuple[dict[str, Any], str]]:
+    """The Patient resources of a Bundle (and of Bundles inside it), keyed by every reference that may
+    name them: their fullUrl and ``Patient/<id>``."""
+    out: dict[str, tuple[dict[str, Any], str]] = {}
+    if not isinstance(doc, dict) or doc.get("resourceType") != "Bundle":
+        return out
+    for i, entry in enumerate(doc.get("entry") or []):
+        res = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(res, dict):
+            continue
+        where = f"{path}.entry[{i}].resource"
+        if res.get("resourceType") == "Patient":
+            full = entry.get("fullUrl")
+            if isinstance(full, str) and full:
+                out[full] = (res, where)
+            if isinstance(res.get("id"), str):
+                out[f"Patient/{res['id']}"] = (res, where)
+        elif res.get("resourceType") == "Bundle":
+            out.update(_bundle_patients(res, where))
+    return out
 
 
 def _documents(data: bytes, file: str) -> Iterator[tuple[Any, str | None, int]]:
-    """(parsed JSON, error, line) per document: the file as one JSON, or NDJSON line by line."""
+    """(parsed JSON, error, line) per document: the file as one JSON, or NDJSON line by line.
+
+    Within the limits (:mod:`cartcode.formats._limits`): nesting depth, NDJSON line length, and
+    numbers too long for Python's int (read as Decimal, then refused where a number is used)."""
     try:
-        yield json.loads(data), None, 1
+        yield parse_json(data), None, 1
         return
-    except ValueError as exc:
+    except JsonProblem as exc:
         first_error = str(exc)
     lines = data.splitlines()
     if len(lines) > 1 and all(not ln.strip() or ln.lstrip()[:1] == b"{" for ln in lines):
+        longest = current().max_ndjson_line_bytes
         for n, raw in enumerate(lines, start=1):
             if not raw.strip():
                 continue
+            if len(raw) > longest:
+                yield None, f"line {n} is longer than the NDJSON line limit ({longest} bytes)", n
+                continue
             try:
-                yield json.loads(raw), None, n
-            except ValueError as exc:
+                yield parse_json(raw), None, n
+            except JsonProblem as exc:
                 yield None, f"line {n} is not JSON: {exc}", n
         return
     yield None, f"not JSON: {first_error}", 1
 
 
 def read(data: bytes, file: str, *, validate: bool = True) -> Iterator[Item]:
-    """Every Claim/EOB in `data` in order; `validate=False` skips the R4B model pass (batch)."""
+    """Every Claim/EOB in `data` in order; `validate=False` skips the R4B model pass (batch).
+
+    An entry that is no FHIR resource at all (a Bundle entry that is a string) is a failed entry in
+    its place; a file that holds no Claim or ExplanationOfBenefit at all (a Patient, an empty
+    Bundle, an empty file) is an InputError: nothing was checked, which must not pass."""
+    if is_blank(data):
+        raise empty_file(file)
     index = 0
+    # entries that are not resources wait until the file is known to hold a claim (else: InputError)
+    waiting: list[tuple[str, str, int | None]] = []
+    started = False
+    other_types: list[str] = []
     for doc, error, line in _documents(data, file):
         if error is not None:
+            for earlier, path, at_line in waiting:
+                yield _bad_entry(file, index, earlier, path, at_line)
+                index += 1
+            waiting = []
+            started = True
             yield ClaimError(
                 id=None,
                 source=ClaimSource(file=file, index=index),
@@ -555,20 +684,56 @@ def read(data: bytes, file: str, *, validate: bool = True) -> Iterator[Item]:
             )
             index += 1
             continue
-        for resource, base in _resources(doc):
+        if isinstance(doc, dict) and isinstance(doc.get("resourceType"), str) and doc["resourceType"] not in (
+            *_CLAIM_TYPES, "Bundle",
+        ):
+            other_types.append(_rtype(doc["resourceType"]))
+        patients = _bundle_patients(doc)
+        for resource, base, problem in _entries(doc):
+            if resource is None:
+                if started:
+                    yield _bad_entry(file, index, problem or "", base, line if line > 1 else None)
+                    index += 1
+                else:
+                    waiting.append((problem or "", base, line if line > 1 else None))
+                continue
+            if not started:
+                started = True
+                for prob, path, at_line in waiting:
+                    yield _bad_entry(file, index, prob, path, at_line)
+                    index += 1
+                waiting = []
             reader = _Reader(file, index, resource, base)
+            reader.patients = patients
             if validate:
                 reader.notes.extend(_validate(resource, base, file))
             try:
                 yield reader.claim()
             except (TypeError, AttributeError, ValueError) as exc:  # a shape the walk did not expect
+                # the exception's text is not shown: it may quote a value of the claim
                 yield ClaimError(
                     id=str(resource.get("id")) if resource.get("id") else None,
                     source=ClaimSource(file=file, index=index),
-                    error=f"{base}: could not be read ({type(exc).__name__}: {exc})",
+                    error=f"{base}: could not be read ({type(exc).__name__})",
                     location=Location(file=file, path=base),
                 )
             index += 1
+    if not started:
+        if waiting:
+            first, _, at_line = waiting[0]
+            where = f" (line {at_line})" if at_line else ""
+            raise InputError(f"no Claim or ExplanationOfBenefit in this FHIR file: {first}{where}", where=file)
+        found = f" (it holds {', '.join(sorted(set(other_types))[:3])})" if other_types else ""
+        raise InputError(f"no Claim or ExplanationOfBenefit in this FHIR file{found}", where=file)
+
+
+def _bad_entry(file: str, index: int, problem: str, path: str, line: int | None) -> ClaimError:
+    return ClaimError(
+        id=None,
+        source=ClaimSource(file=file, index=index),
+        error=f"{file}: {problem}" + (f" (line {line})" if line else ""),
+        location=Location(file=file, path=path, line=line),
+    )
 
 
 def apply_fixes(data: bytes, file: str, fixes: Mapping[int, Sequence[Fix]]) -> bytes:

@@ -25,7 +25,7 @@ from cartcode.formats.fhir._reader import (
     REVENUE_SYSTEMS,
     _codings,
     _documents,
-    _resources,
+    _entries,
 )
 
 _NUBC_SYSTEM = {"condition": "ConditionCodes", "value": "ValueCodes", "occurrence": "OccurrenceCodes"}
@@ -213,21 +213,30 @@ def apply_fixes(data: bytes, file: str, fixes: Mapping[int, Sequence[Fix]]) -> b
             index += 1
             continue
         touched = False
-        for resource, base in _resources(doc):
-            for fix in wanted.get(index, []):
-                _Edit(resource, f"{file}: {base}").apply(fix)
-                touched = True
+        for resource, base, _ in _entries(doc):  # numbered as the reader numbers them
+            if resource is not None:
+                for fix in wanted.get(index, []):
+                    _Edit(resource, f"{file}: {base}").apply(fix)
+                    touched = True
             index += 1
         if touched:
             changed_lines[line] = doc
     if not changed_lines:
         return data
+    # A lone surrogate (read from a \\ud800 escape) is written back as that same escape.
     if single:
         doc = changed_lines[next(iter(changed_lines))]
-        out = json.dumps(doc, indent=_indent(data), ensure_ascii=False)
-        return (out + ("\n" if data.endswith(b"\n") else "")).encode()
+        out = _dumps(doc, file, indent=_indent(data))
+        return (out + ("\n" if data.endswith(b"\n") else "")).encode("utf-8", "backslashreplace")
     raw_lines = data.splitlines(keepends=True)
     for n, doc in changed_lines.items():
         ending = b"\n" if raw_lines[n - 1].endswith(b"\n") else b""
-        raw_lines[n - 1] = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode() + ending
+        raw_lines[n - 1] = _dumps(doc, file, separators=(",", ":")).encode("utf-8", "backslashreplace") + ending
     return b"".join(raw_lines)
+
+
+def _dumps(doc: Any, file: str, **kw: Any) -> str:
+    try:
+        return json.dumps(doc, ensure_ascii=False, **kw)
+    except (TypeError, ValueError):  # a number too long for Python's int, held as Decimal
+        raise InputError("a number in the file is too long to write back", where=file) from None

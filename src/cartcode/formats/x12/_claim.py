@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Final, Literal, cast
 
 from cartcode._codeformat import hcpcs_system, normalise
+from cartcode.formats._limits import number_in_range
 from cartcode.model import (
     Claim,
     ClaimKind,
@@ -112,7 +113,9 @@ class Context:
     """What the claim inherits from the envelope and its subscriber loop (a plain class for
     the same reason as Segment)."""
 
-    __slots__ = ("component", "file", "filing_indicator", "index", "kind", "notes", "repetition", "sbr_loc")
+    __slots__ = (
+        "component", "dmg", "dmg_loc", "file", "filing_indicator", "index", "kind", "notes", "repetition", "sbr_loc",
+    )
 
     def __init__(
         self,
@@ -124,6 +127,8 @@ class Context:
         filing_indicator: str | None = None,
         sbr_loc: Location | None = None,
         notes: list[InputNote] | None = None,
+        dmg: list[str] | None = None,
+        dmg_loc: Location | None = None,
     ) -> None:
         self.file = file
         self.index = index
@@ -133,6 +138,8 @@ class Context:
         self.filing_indicator = filing_indicator
         self.sbr_loc = sbr_loc
         self.notes: list[InputNote] = notes if notes is not None else []
+        self.dmg = dmg  # the elements of the patient's DMG (2010CA, else 2010BA when the subscriber is the patient)
+        self.dmg_loc = dmg_loc
 
 
 def loc_of(ctx: Context, seg: Segment, loop: str, element: str | None = None) -> Location:
@@ -152,6 +159,13 @@ def where(loc: Location) -> str:
     if loc.loop:
         detail.append(f"loop {loc.loop}")
     return f"segment {loc.segment}" + (f" ({', '.join(detail)})" if detail else "")
+
+
+def _with_element(loc: Location, element: str) -> Location:
+    return Location(
+        file=loc.file, segment=loc.segment, line=loc.line, loop=loc.loop, segment_id=loc.segment_id,
+        element=element, offset=loc.offset,
+    )
 
 
 _DATES: Final[dict[str, dt.date | None]] = {}  # a batch has few distinct dates; dates are immutable
@@ -191,7 +205,7 @@ def _decimal(text: str) -> Decimal | None:
             value = Decimal(text)
         except InvalidOperation:
             value = None
-        if value is not None and not value.is_finite():
+        if value is not None and not number_in_range(value):  # infinite, 1E+999, 23 digits: refused
             value = None
     if len(_DECIMALS) < _MEMO_MAX:
         _DECIMALS[text] = value
@@ -358,6 +372,21 @@ class _Builder:
             else:  # drg
                 self.drg = Coded(system=system, code=code, loc=loc)
 
+    def patient(self, dmg: list[str], loc: Location) -> None:
+        """DMG02 birth date (D8) and DMG03 sex. PHI: a bad birth date is reported without its value."""
+        text = dmg[2] if len(dmg) > 2 else ""
+        if text:
+            born = parse_date(text) if (dmg[1] if len(dmg) > 1 else "D8") in ("D8", "") and len(text) == 8 else None
+            if born is None:
+                self.note("DMG02 (birth date) is not a CCYYMMDD date", _with_element(loc, "DMG02"))
+            else:
+                self.claim_kw["birth_date"] = born
+                self.locs["birth_date"] = _with_element(loc, "DMG02")
+        sex = (dmg[3] if len(dmg) > 3 else "").strip().upper()
+        if sex:
+            self.claim_kw["sex"] = sex if sex in ("M", "F") else "U"
+            self.locs["sex"] = _with_element(loc, "DMG03")
+
     # -- line level --------------------------------------------------------------------------
     def service(self, seg: Segment, number: int, lx: Segment) -> dict[str, object]:
         """SV1 (837P) or SV2 (837I) -> the keyword arguments of a Line."""
@@ -439,6 +468,8 @@ class _Builder:
             if ctx.sbr_loc is not None:
                 self.locs["payer"] = ctx.sbr_loc
                 self.locs["filing_indicator"] = ctx.sbr_loc
+        if ctx.dmg is not None and ctx.dmg_loc is not None:
+            self.patient(ctx.dmg, ctx.dmg_loc)
         if not any(d.kind == "principal" for d in self.diagnoses):
             self.note("no principal diagnosis (HI ABK/BK) on the claim", clm_loc)
         return Claim(

@@ -30,10 +30,12 @@ from pathlib import Path
 from typing import BinaryIO, Final, Literal
 
 from cartcode.findings import Fix
+from cartcode.formats._limits import current
 from cartcode.formats.x12._claim import ClaimReadError, Context, Segment, build_claim, where
 from cartcode.formats.x12._prefilter import match_starts
 from cartcode.formats.x12._tokenizer import (
     Delimiters,
+    Isa,
     X12SyntaxError,
     parse_isa,
     segment_start_pattern,
@@ -239,6 +241,16 @@ class _Transaction:
 
 
 @dataclass(slots=True)
+class _Lost:
+    """A stretch with no readable interchange: what was wrong, where, and the CLMs in it so far."""
+
+    problem: str
+    loc: Location
+    clms: int
+    delims: Delimiters
+
+
+@dataclass(slots=True)
 class _Scanner:
     file: str
     prefilter: re.Pattern[bytes] | None
@@ -276,6 +288,8 @@ class _Scanner:
     hit_i: int = 0
     clm_form: bytes | None = None  # what precedes "CLM*" after the terminator in this file
     scanned_upto: int = 0  # buffer offset up to which segment identifiers were checked (or skipped)
+    lost: _Lost | None = None  # a damaged stretch (no readable ISA) being skipped to the next good ISA
+    max_segment: int = 0  # the longest segment a claim may hold (0: the limit in force, see _limits)
 
     def has_delims(self) -> bool:
         return self.delims is not None
@@ -453,26 +467,47 @@ class _Scanner:
             yield from self.finish_input(buf, n)
 
     def open_interchange(self, buf: bytes, pos: int) -> Iterator[Item]:
-        if buf[pos : pos + 3] != b"ISA":
-            loc = self.loc(buf, pos, buf[pos : pos + 3].decode("latin-1"))
-            lost = self.count_clm(buf, pos)
-            self.dead = True
-            yield from self.emit(
-                self.error_entry(
-                    f"expected an ISA segment at {where(loc)}; {lost} CLM segment(s) after it not read", loc
+        """Open the interchange whose ISA starts at `pos`. Where there is no readable ISA (a damaged
+        ISA, a duplicated IEA, junk between interchanges) reading resumes at the next good ISA:
+        the damaged stretch is one failed entry that says exactly how many CLM segments it held
+        (or, holding none, an envelope error on the claim before it)."""
+        n = len(buf)
+        while True:
+            if self.lost is None:
+                problem = ""
+                isa: Isa | None = None
+                tag = buf[pos : pos + 3].decode("latin-1")
+                if tag != "ISA":
+                    problem = "expected an ISA segment"
+                else:
+                    try:
+                        isa = parse_isa(buf, pos)
+                    except X12SyntaxError as exc:
+                        problem = f"bad ISA ({exc})"
+                if isa is not None:
+                    self.start_interchange(buf, pos, isa)
+                    return
+                d = self.guess_delimiters(buf, pos)
+                self.skip_counters(buf, pos, d.segment)
+                loc = Location(
+                    file=self.file, segment=self.cur_seg, line=self.cur_line, segment_id=tag,
+                    offset=self.base + pos,
                 )
-            )
-            return
-        try:
-            isa = parse_isa(buf, pos)
-        except X12SyntaxError as exc:
-            loc = self.loc(buf, pos, "ISA")
-            lost = self.count_clm(buf, pos)
-            self.dead = True
-            yield from self.emit(
-                self.error_entry(f"bad ISA at {where(loc)}: {exc}; {lost} CLM segment(s) after it not read", loc)
-            )
-            return
+                self.lost = _Lost(f"{problem} at {where(loc)}", loc, 0, d)
+                search = pos + 1
+            else:
+                search = pos
+            lost = self.lost
+            assert lost is not None
+            nxt = self.next_good_isa(buf, search, lost.delims)
+            lost.clms += self.count_clm(buf, pos, nxt, lost.delims)
+            self.skip_counters(buf, nxt, lost.delims.segment)
+            if nxt >= n:
+                return  # the next good ISA, if any, is in a later block (or the input ends)
+            yield from self.report_lost()
+            pos = nxt
+
+    def start_interchange(self, buf: bytes, pos: int, isa: Isa) -> None:
         self.delims = self.last_delims = isa.delimiters
         self.pats = _patterns(isa.delimiters)
         self.isa_end = isa.end
@@ -484,17 +519,70 @@ class _Scanner:
                 self.note("X12-ENVELOPE", f"{warning} (ISA at {where(self.isa_loc)})", self.isa_loc, "error")
             )
 
-    def count_clm(self, buf: bytes, pos: int) -> int:
-        """CLM segments from `pos` on (by the last known delimiters): the claims an unreadable
-        envelope takes with it, so that every claim is still accounted for."""
-        d = self.last_delims or Delimiters(b"*", b":", None, b"~")
+    def report_lost(self) -> Iterator[Item]:
+        """The damaged stretch that ended (at a good ISA or the end of input)."""
+        lost = self.lost
+        if lost is None:
+            return
+        self.lost = None
+        if lost.clms:
+            yield from self.emit(self.error_entry(f"{lost.problem}; {lost.clms} CLM segment(s) after it not read "
+                                                  "(reading resumes at the next good ISA)", lost.loc))
+            self.held_in_transaction = False
+        else:
+            yield from self.attach_trailing([self.note("X12-ENVELOPE", f"{lost.problem}; skipped up to the next "
+                                                       "good ISA", lost.loc, "error")])
+
+    def guess_delimiters(self, buf: bytes, pos: int) -> Delimiters:
+        """Delimiters to count a damaged stretch by: the last interchange's, else the damaged ISA's
+        element separator and terminator where they look like delimiters, else * and ~."""
+        if self.last_delims is not None:
+            return self.last_delims
+        el = buf[pos + 3 : pos + 4]
+        term = buf[pos + 105 : pos + 106]
+        ok_el = buf[pos : pos + 3] == b"ISA" and len(el) == 1 and not el.isalnum() and el not in b" \r\n"
+        ok_term = len(term) == 1 and not term.isalnum() and term not in b" " and term != el
+        return Delimiters(el if ok_el else b"*", b":", None, term if ok_term and ok_el else b"~")
+
+    def skip_counters(self, buf: bytes, pos: int, term: bytes) -> None:
+        """Advance the segment and line counters to `pos` without an interchange's delimiters."""
+        if pos > self.cur_pos:
+            segs, lines = count_two(buf, self.cur_pos, pos, term, b"\n")
+            self.cur_seg += segs
+            self.cur_line += lines
+            self.cur_pos = pos
+
+    def next_good_isa(self, buf: bytes, pos: int, d: Delimiters) -> int:
+        """Offset of the next ISA at or after `pos` that starts a segment and parses, else len(buf)."""
+        p = buf.find(b"ISA", pos)
+        while p >= 0:
+            q = p
+            while q > 0 and buf[q - 1] in b" \t\r\n":
+                q -= 1
+            prev = buf[q - 1 : q]
+            if not buf[p + 3 : p + 4].isalnum():
+                try:
+                    isa: Isa | None = parse_isa(buf, p)
+                except X12SyntaxError:
+                    isa = None
+                if isa is not None and (q == 0 or prev in (isa.delimiters.segment, d.segment)):
+                    return p
+            p = buf.find(b"ISA", p + 1)
+        return len(buf)
+
+    def count_clm(self, buf: bytes, pos: int, end: int = -1, d: Delimiters | None = None) -> int:
+        """CLM segments in ``buf[pos:end]`` (by the delimiters `d`, else the last known ones): the
+        claims an unreadable envelope takes with it, so that every claim is still accounted for."""
+        if d is None:
+            d = self.last_delims or Delimiters(b"*", b":", None, b"~")
+        stop = len(buf) if end < 0 else end
         marker = b"CLM" + d.element
         count = 0
-        p = buf.find(marker, pos)
+        p = buf.find(marker, pos, stop)
         while p >= 0:
             if _at_segment_start(buf, p, d.segment):
                 count += 1
-            p = buf.find(marker, p + 1)
+            p = buf.find(marker, p + 1, stop)
         return count
 
     def segment_elements(self, buf: bytes, start: int) -> list[str]:
@@ -639,6 +727,8 @@ class _Scanner:
         yield from self.attach_trailing(notes)
 
     def finish_input(self, buf: bytes, n: int) -> Iterator[Item]:
+        if self.lost is not None:
+            yield from self.report_lost()
         if self.delims is not None and not self.dead:
             loc = Location(file=self.file, segment=self.cur_seg, line=self.cur_line, offset=self.base + n)
             if self.st is not None:
@@ -859,10 +949,27 @@ class _Scanner:
         )
         return first_hl, None, None, notes
 
+    def patient_dmg(self, buf: bytes, hl: int, clm: int) -> tuple[list[str] | None, Location | None]:
+        """The patient's DMG: the first DMG after the HL the claim hangs under. Under an HL 23 that is
+        the patient loop's (2010CA); under an HL 22 the subscriber is the patient (2010BA). A patient
+        loop without DMG gives none: the subscriber's DMG is another person's."""
+        if hl < 0 or self.delims is None:
+            return None, None
+        d = self.delims
+        p = buf.find(b"DMG" + d.element, hl, clm)
+        while p >= 0 and not _at_segment_start(buf, p, d.segment):
+            p = buf.find(b"DMG" + d.element, p + 4, clm)
+        if p < 0:
+            return None, None
+        hl_els = self.segment_elements(buf, hl)
+        loop = "2010CA" if len(hl_els) > 3 and hl_els[3] == "23" else "2010BA"
+        return self.segment_elements(buf, p), self.loc(buf, p, "DMG", None, loop)
+
     def full_claim(self, buf: bytes, start: int, end: int, raw_id: bytes, kind: ClaimKind, st: _Transaction) -> Item:
         d = self.delims
         assert d is not None
-        _, filing, sbr_loc, notes = self.context(buf, start)
+        hl, filing, sbr_loc, notes = self.context(buf, start)
+        dmg, dmg_loc = self.patient_dmg(buf, hl, start)
         notes = self.pending_notes + notes
         self.pending_notes = []
         # identifiers are checked from the previous claim's end: the claim's own HL/SBR/NM1 loops
@@ -873,11 +980,20 @@ class _Scanner:
         term, el = d.segment.decode("latin-1"), d.element_s
         term_lines = term.count("\n")  # a line-break terminator: one line per segment
         offset = self.base + start
+        longest = self.max_segment if self.max_segment > 0 else current().max_segment_bytes
         for piece in buf[start:end].decode("latin-1").split(term):
             stripped = piece.lstrip(" \t\r\n")
             lead = len(piece) - len(stripped)
             if lead:
                 line += piece.count("\n", 0, lead)
+            if len(stripped) > longest:  # an unterminated segment, or one no 837 has
+                return ClaimError(
+                    id=raw_id.decode("latin-1"),
+                    source=ClaimSource(file=self.file, index=self.index),
+                    error=f"segment {seg_no} (line {line}) is longer than the maximum segment length "
+                    f"({longest} bytes): no segment terminator?",
+                    location=Location(file=self.file, segment=seg_no, line=line, offset=offset + lead),
+                )
             if stripped:
                 elements = stripped.split(el)
                 segments.append(Segment(elements[0], elements, seg_no, line, offset + lead))
@@ -895,6 +1011,8 @@ class _Scanner:
             filing_indicator=filing,
             sbr_loc=sbr_loc,
             notes=notes,
+            dmg=dmg,
+            dmg_loc=dmg_loc,
         )
         try:
             return build_claim(segments, ctx)
@@ -913,7 +1031,7 @@ class _Scanner:
             return ClaimError(
                 id=raw_id.decode("latin-1"),  # "" when CLM01 is empty: None marks envelope entries
                 source=ClaimSource(file=self.file, index=self.index),
-                error=f"claim at {where_text} could not be read ({type(exc).__name__}: {exc})",
+                error=f"claim at {where_text} could not be read ({type(exc).__name__})",
                 location=Location(
                     file=self.file, segment=loc.ordinal if loc else None, line=loc.line if loc else None
                 ),
@@ -936,8 +1054,11 @@ def read(
     return scanner.feed(data[start:] if start else data, start, final=True)
 
 
-def _hl_cut(buf: bytes, d: Delimiters, lo: int, hi: int) -> int:
-    """Start of the last HL 20/22 segment in ``buf[lo:hi]`` (by delimiters `d`), else 0."""
+def _hl_cut(buf: bytes, d: Delimiters, lo: int, hi: int, longest: int = 1 << 20) -> int:
+    """Start of the last HL 20/22 segment in ``buf[lo:hi]`` (by delimiters `d`), else 0.
+
+    A segment is looked for its terminator within `longest` bytes (the maximum segment length):
+    an unterminated segment full of "HL*" costs linear time, not quadratic."""
     marker = b"HL" + d.element
     while True:
         p = buf.rfind(marker, lo, hi)
@@ -946,7 +1067,7 @@ def _hl_cut(buf: bytes, d: Delimiters, lo: int, hi: int) -> int:
         hi = p
         if not _at_segment_start(buf, p, d.segment):
             continue
-        end = buf.find(d.segment, p)
+        end = buf.find(d.segment, p, p + longest)
         if end < 0:
             continue
         els = buf[p:end].split(d.element)
@@ -966,16 +1087,17 @@ def _last_cut(buf: bytes, delims: Delimiters | None) -> int:
         and (delims is None or buf[isa - 1 : isa] != delims.segment)
     ):
         isa = buf.rfind(b"ISA", 0, isa)
+    longest = current().max_segment_bytes
     if isa >= 0:
         isa_delims: Delimiters | None = None
         with contextlib.suppress(X12SyntaxError):
             isa_delims = parse_isa(buf, isa).delimiters
         if isa_delims is not None:
-            cut = _hl_cut(buf, isa_delims, isa, len(buf))
+            cut = _hl_cut(buf, isa_delims, isa, len(buf), longest)
             if cut > 0:
                 return cut
-        return _hl_cut(buf, delims, 0, isa) if delims is not None else 0
-    return _hl_cut(buf, delims, 0, len(buf)) if delims is not None else 0
+        return _hl_cut(buf, delims, 0, isa, longest) if delims is not None else 0
+    return _hl_cut(buf, delims, 0, len(buf), longest) if delims is not None else 0
 
 
 def read_stream(
@@ -995,7 +1117,9 @@ def read_stream(
     base = 0
     first = True
     while True:
-        block = stream.read(block_size)
+        # a tail with no place to cut (one huge claim, an unterminated segment) doubles the next
+        # read: joining and searching it costs linear time overall, not quadratic
+        block = stream.read(max(block_size, len(tail)))
         if first and block[:3] == b"\xef\xbb\xbf":
             block, base = block[3:], 3
         first = False
@@ -1003,7 +1127,7 @@ def read_stream(
             yield from scanner.feed(tail, base, final=True)
             return
         buf = tail + block if tail else block
-        cut = _last_cut(buf, scanner.delims)
+        cut = _last_cut(buf, scanner.delims or scanner.last_delims)
         if cut <= 0:
             tail = buf
             continue

@@ -117,7 +117,9 @@ def read_stream(
     first = rng is None or rng.start == 0
     broken: BaseException | None = None
     while True:
-        want = block_size if remaining < 0 else min(block_size, remaining)
+        # a tail with no place to cut doubles the next read (linear time, not quadratic)
+        step = max(block_size, len(tail))
+        want = step if remaining < 0 else min(step, remaining)
         block, broken = _read_upto(stream, want) if want > 0 and broken is None else (b"", broken)
         if remaining >= 0:
             remaining -= len(block)
@@ -130,7 +132,7 @@ def read_stream(
                 raise broken
             return
         buf = tail + block if tail else block
-        cut = x12._last_cut(buf, scanner.delims)
+        cut = x12._last_cut(buf, scanner.delims or scanner.last_delims)
         if cut <= 0:
             tail = buf
             continue
