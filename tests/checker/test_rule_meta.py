@@ -15,7 +15,8 @@ RULES = all_rules()
 
 def test_there_are_rules_in_every_family() -> None:
     families = Counter(r.family for r in RULES)
-    assert set(families) == {"codes", "product", "revenue", "modifiers", "inpatient", "trial", "units", "payer", "grouping"}
+    assert set(families) == {"codes", "product", "revenue", "modifiers", "inpatient", "trial", "units", "payer",
+                             "grouping"}
     assert len(RULES) >= 25
 
 
