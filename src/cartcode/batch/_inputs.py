@@ -19,39 +19,50 @@ import hashlib
 import json
 import os
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import BinaryIO, Literal
+from typing import Literal
 
 from cartcode.errors import InputError
 from cartcode.formats import detect_format
 
+# re-exported: batch's modules open their inputs through here
+from cartcode.formats._gzip import (
+    DEFAULT_LIMITS as DEFAULT_LIMITS,
+)
+from cartcode.formats._gzip import (
+    GZIP_MAGIC as GZIP_MAGIC,
+)
+from cartcode.formats._gzip import (
+    MAX_DECOMPRESSED_RATIO as MAX_DECOMPRESSED_RATIO,
+)
+from cartcode.formats._gzip import (
+    MAX_DECOMPRESSED_SIZE as MAX_DECOMPRESSED_SIZE,
+)
+from cartcode.formats._gzip import (
+    RATIO_FLOOR as RATIO_FLOOR,
+)
+from cartcode.formats._gzip import (
+    BoundedGzip as BoundedGzip,
+)
+from cartcode.formats._gzip import (
+    Limits as Limits,
+)
+from cartcode.formats._gzip import (
+    is_gzip as is_gzip,
+)
+from cartcode.formats._gzip import (
+    open_input as open_input,
+)
+from cartcode.formats._gzip import (
+    read_all as read_all,
+)
+
 InputKind = Literal["x12", "json", "jsonl", "fhir", "fhir-ndjson", "empty", "unreadable"]
-GZIP_MAGIC = b"\x1f\x8b"
 # names never treated as inputs when a folder is expanded (our own outputs, hidden files)
 _SKIP_SUFFIXES = (".parquet", ".csv", ".tmp")
 
-MAX_DECOMPRESSED_SIZE = 4 << 30  # bytes one gzip input may expand to (--max-decompressed-size)
-MAX_DECOMPRESSED_RATIO = 100  # decompressed / compressed bytes (--max-decompressed-ratio) ...
-RATIO_FLOOR = 64 << 20  # ... enforced once this many bytes have come out (small files may be denser)
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Bounds on what one input may cost (docs/security.md). A gzip input may expand to at most
-    `max_decompressed_size` bytes, and to at most `max_decompressed_ratio` times its own size once
-    `ratio_floor` bytes have come out; a FIFO or device read with ``--allow-special-files`` gives
-    at most `max_decompressed_size` bytes. Past a bound the input ends in one failed row (after
-    the claims read before it) and the batch goes on."""
-
-    max_decompressed_size: int = MAX_DECOMPRESSED_SIZE
-    max_decompressed_ratio: int = MAX_DECOMPRESSED_RATIO
-    ratio_floor: int = RATIO_FLOOR
-
-
-DEFAULT_LIMITS = Limits()
 
 
 @dataclass(frozen=True)
@@ -176,89 +187,6 @@ def expand(inputs: Iterable[str], *, allow_special: bool = False) -> list[InputF
 def is_special(f: InputFile) -> bool:
     """A FIFO or device the user asked to read (--allow-special-files): read it once, into a copy."""
     return f.problem is None and f.origin is None and special_problem(f.path) is not None
-
-
-class BoundedGzip:
-    """A gzip stream that stops with an InputError past `limits` (a gzip bomb: 1 MB of input can
-    expand to gigabytes). Offers what the readers use: read, readline, iteration by line."""
-
-    def __init__(self, raw: BinaryIO, path: Path, limits: Limits) -> None:
-        self._raw = raw
-        self._gz = gzip.GzipFile(fileobj=raw, mode="rb")
-        self._where = str(path)
-        self._limits = limits
-        try:
-            compressed = os.fstat(raw.fileno()).st_size
-        except (OSError, AttributeError, ValueError):
-            compressed = 0
-        by_ratio = max(limits.ratio_floor, compressed * limits.max_decompressed_ratio)
-        self._cap = min(limits.max_decompressed_size, by_ratio)
-        self._by_ratio = by_ratio < limits.max_decompressed_size
-        self._out = 0
-
-    def _count(self, data: bytes) -> bytes:
-        self._out += len(data)
-        if self._out > self._cap:
-            limit = (f"more than {self._limits.max_decompressed_ratio} times its compressed size "
-                     "(--max-decompressed-ratio)" if self._by_ratio
-                     else f"more than {self._limits.max_decompressed_size} bytes (--max-decompressed-size)")
-            raise InputError(f"the gzip stream expands to {limit}; the rest of the file was not read",
-                             where=self._where)
-        return data
-
-    def read(self, size: int | None = -1) -> bytes:
-        room = self._cap - self._out + 1
-        if size is None or size < 0:
-            pieces: list[bytes] = []
-            while piece := self._count(self._gz.read(min(1 << 20, self._cap - self._out + 1))):
-                pieces.append(piece)
-            return b"".join(pieces)
-        return self._count(self._gz.read(min(size, room)))
-
-    def readline(self, size: int | None = -1) -> bytes:
-        room = self._cap - self._out + 1
-        limit = room if size is None or size < 0 else min(size, room)
-        return self._count(self._gz.readline(limit))
-
-    def __iter__(self) -> Iterator[bytes]:
-        while line := self.readline():
-            yield line
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self._gz.seek(offset, whence)
-
-    def close(self) -> None:
-        self._gz.close()
-        self._raw.close()
-
-    def __enter__(self) -> BoundedGzip:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.close()
-
-
-def open_input(path: Path, limits: Limits = DEFAULT_LIMITS) -> BinaryIO:
-    """The file's bytes, decompressed when it is gzip (told by its magic bytes, not its name),
-    through `limits` (a gzip bomb ends in an InputError)."""
-    try:
-        handle = path.open("rb")
-        head = handle.read(2)
-        handle.seek(0)
-    except OSError as exc:
-        raise InputError(f"cannot read the file: {exc.strerror or exc}", where=str(path)) from exc
-    if head == GZIP_MAGIC:
-        return BoundedGzip(handle, path, limits)  # type: ignore[return-value]
-    return handle
-
-
-def read_all(path: Path, limits: Limits = DEFAULT_LIMITS) -> bytes:
-    with open_input(path, limits) as handle:
-        try:
-            return handle.read()
-        except (OSError, EOFError, gzip.BadGzipFile) as exc:
-            raise InputError(f"cannot read the file: {exc}", where=str(path)) from exc
 
 
 def sniff(path: Path) -> InputKind:

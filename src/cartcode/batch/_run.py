@@ -42,7 +42,6 @@ from typing import Any, Literal
 from cartcode.batch._files import DIR_MODE, create_private, private_dir, tmp_name, write_bytes_atomic
 from cartcode.batch._inputs import (
     DEFAULT_LIMITS,
-    GZIP_MAGIC,
     InputFile,
     InputKind,
     Limits,
@@ -53,6 +52,7 @@ from cartcode.batch._inputs import (
 from cartcode.batch._rows import Columns
 from cartcode.errors import InputError
 from cartcode.findings import ClaimResult
+from cartcode.formats._gzip import is_gzip
 from cartcode.formats.x12._stream import Range, plan_ranges
 
 Engine = Literal["local", "spark"]
@@ -150,11 +150,6 @@ def _clean_stale_tmp(directory: Path) -> None:
 
 
 # -- planning ----------------------------------------------------------------------------------
-def _is_gzip(path: Path) -> bool:
-    with path.open("rb") as fh:
-        return fh.read(2) == GZIP_MAGIC
-
-
 def plan(files: Sequence[InputFile], jobs: int) -> list[Unit]:
     """The units of work, in input order: one per file, several for a big plain X12 file."""
     units: list[Unit] = []
@@ -168,7 +163,7 @@ def plan(files: Sequence[InputFile], jobs: int) -> list[Unit]:
             kind = "unreadable"  # reported as one failed row when the unit runs; the batch goes on
         try:
             parts = 1
-            if kind == "x12" and not _is_gzip(f.path):
+            if kind == "x12" and not is_gzip(f.path):
                 parts = math.ceil(f.size / RANGE_BYTES)
                 if jobs > 1 and f.size >= MIN_SPLIT_BYTES:
                     parts = max(parts, jobs)

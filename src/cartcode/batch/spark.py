@@ -117,12 +117,12 @@ def file_rows(files: Sequence[InputFile]) -> list[dict[str, Any]]:
     """Rows for :func:`check_dataframe` from local files: one per file, or one per interchange of
     a plain X12 file (with the counters that make its results identical to a whole-file read)."""
     from cartcode.batch._inputs import read_all, sniff
-    from cartcode.batch._run import _is_gzip
+    from cartcode.formats._gzip import is_gzip
     from cartcode.formats.x12._stream import plan_ranges
 
     rows: list[dict[str, Any]] = []
     for f in files:
-        if sniff(f.path) == "x12" and not _is_gzip(f.path):
+        if sniff(f.path) == "x12" and not is_gzip(f.path):
             with f.path.open("rb") as fh:
                 ranges = plan_ranges(fh, f.size, max(1, f.size))  # every interchange
             with f.path.open("rb") as fh:

@@ -21,7 +21,6 @@ non-fixed-width ISA, bad segment identifiers) are :class:`InputNote` on the near
 from __future__ import annotations
 
 import contextlib
-import gzip
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import BinaryIO, Final, Literal
 
 from cartcode.findings import Fix
+from cartcode.formats._gzip import open_input
 from cartcode.formats._limits import current
 from cartcode.formats.x12._claim import ClaimReadError, Context, Segment, build_claim, where
 from cartcode.formats.x12._prefilter import match_starts
@@ -1136,21 +1136,12 @@ def read_stream(
         tail = buf[cut:]
 
 
-def _open(path: Path) -> BinaryIO:
-    fh = path.open("rb")
-    if fh.read(2) == b"\x1f\x8b":
-        fh.close()
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    fh.seek(0)
-    return fh
-
-
 def iter_files(path: str | os.PathLike[str], *, prefilter: re.Pattern[bytes] | None = None) -> Iterator[Item]:
     """Every claim in a file (plain or gzip) or in every file under a folder, streamed."""
     root = Path(path)
     files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
     for p in files:
-        with _open(p) as fh:
+        with open_input(p) as fh:  # plain or gzip, bounded
             yield from read_stream(fh, str(p), prefilter=prefilter)
 
 
