@@ -188,6 +188,12 @@ class ClaimResult:
     # inpatient claims checked with grouping on: {"drg", "title", "mdc", "version", "grouper"} (plus
     # "status" and "reason" when the claim could not be grouped); None otherwise
     grouping: dict[str, Any] | None
+    # inpatient claims checked with grouping on: the Medicare payment estimate (issue 15; the shape of
+    # recommend's `estimate`, Estimate.to_json()); None otherwise
+    estimate: dict[str, Any] | None
+    # "YYYY-MM" of the discharge / statement through / first line date (Claim.service_month): batch's
+    # claims table column; not part of the JSON report
+    service_month: str | None
 
     def __init__(
         self,
@@ -198,6 +204,8 @@ class ClaimResult:
         error: str | None = None,
         findings: list[Finding] | None = None,
         grouping: dict[str, Any] | None = None,
+        estimate: dict[str, Any] | None = None,
+        service_month: str | None = None,
     ) -> None:
         self.id = id
         self.source = source
@@ -205,6 +213,8 @@ class ClaimResult:
         self.error = error
         self.findings = findings if findings is not None else []
         self.grouping = grouping
+        self.estimate = estimate
+        self.service_month = service_month
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -215,6 +225,8 @@ class ClaimResult:
         }
         if self.grouping is not None:  # CONTRACT: present for inpatient claims when grouping is on
             data["grouping"] = dict(self.grouping)
+        if self.estimate is not None:  # CONTRACT (issue 15): inpatient claims once grouped
+            data["estimate"] = dict(self.estimate)
         data["findings"] = [f.to_json() for f in self.findings]
         return data
 

@@ -392,6 +392,15 @@ class Claim:
         """The date ICD-10-PCS validity is judged by: the discharge date, else the statement end."""
         return self.discharge_date or self.statement_to
 
+    @property
+    def service_month(self) -> str | None:
+        """The month of service, "YYYY-MM": of the discharge date, else the statement through date,
+        else the first dated service line (None when the claim has none of them)."""
+        day = self.discharge_date or self.statement_to
+        if day is None:
+            day = next((line.date for line in self.lines if line.date is not None), None)
+        return f"{day.year:04d}-{day.month:02d}" if day is not None else None
+
     def line_date(self, line: Line) -> dt.date | None:
         """A line's date of service; institutional lines without one fall back to the statement period."""
         return line.date or self.statement_to or self.statement_from or self.discharge_date

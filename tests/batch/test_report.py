@@ -133,3 +133,29 @@ def test_months_chart_when_the_claims_table_has_a_date() -> None:
     page = _Charts()
     page.feed(render(summary, agg, "statement_from", {"2025-05": (2, 3), "2025-06": (3, 4)}))
     assert {b["label"]: b["count"] for b in page.charts["chart-months"]} == {"2025-05": 3, "2025-06": 4}
+
+
+def test_months_match_the_claims_and_findings_tables(batch_out: Path) -> None:
+    """The months chart and table (service_month) are the claims and findings tables' own counts."""
+    from collections import Counter
+
+    import pyarrow.parquet as pq
+
+    from cartcode.batch._report import aggregate_months
+
+    claims = pq.read_table(batch_out / "claims.parquet").to_pylist()
+    findings = pq.read_table(batch_out / "findings.parquet").to_pylist()
+    month_of = {(c["file"], c["claim_index"]): c["service_month"] or "unknown" for c in claims}
+    claims_by_month = Counter(month_of.values())
+    findings_by_month = Counter(month_of[(f["file"], f["claim_index"])] for f in findings)
+    assert set(findings_by_month) <= set(claims_by_month)
+    want = {m: (claims_by_month[m], findings_by_month.get(m, 0)) for m in sorted(claims_by_month)}
+    assert aggregate_months(batch_out) == ("service_month", want)
+    assert {"2022-01", "2025-03"} <= set(want)  # the examples' months of service
+    text = (batch_out / REPORT_NAME).read_text(encoding="utf-8")
+    assert 'id="months-missing"' not in text
+    page = _Charts()
+    page.feed(text)
+    bars = {b["label"]: b["count"] for b in page.charts["chart-months"]}
+    assert bars == {m: f for m, (_, f) in want.items()}
+    assert sum(bars.values()) == json.loads((batch_out / "summary.json").read_text())["findings"]

@@ -28,3 +28,20 @@ def test_dump_indented_is_json_dumps(value: Any, level: int) -> None:
 
 def test_a_lone_surrogate_is_kept_as_json_dumps_keeps_it() -> None:
     assert dump_indented({"id": "\ud800x"}) == json.dumps({"id": "\ud800x"}, indent=2, ensure_ascii=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.none(), st.text()), st.text(min_size=1), st.integers(min_value=0, max_value=10**9),
+       st.sampled_from(["checked", "failed"]), st.one_of(st.none(), st.text()))
+def test_a_plain_claim_is_written_as_its_json(claim_id: str | None, file: str, index: int, status: str,
+                                              error: str | None) -> None:
+    import io
+
+    from cartcode.cli._render import JsonWriter, _indented
+    from cartcode.findings import ClaimResult
+    from cartcode.model import ClaimSource
+
+    result = ClaimResult(id=claim_id, source=ClaimSource(file=file, index=index), status=status,  # type: ignore[arg-type]
+                         error=error)
+    writer = JsonWriter(io.StringIO())
+    assert writer._plain_claim(result) == _indented(result.to_json(), 2)

@@ -40,22 +40,32 @@ def internal_error(exc: BaseException, what: str) -> str:
 # `check --no-grouping` on the fast path). Set by the entry points of a run (process_unit,
 # check_results_fast) for the claims they check; a context variable, so threads never share it.
 GROUPING: Final[contextvars.ContextVar[bool]] = contextvars.ContextVar("cartcode_batch_grouping", default=True)
+# The whole payment estimate of each inpatient claim is kept only where results go back to `check`
+# (check_results_fast sets it); a batch run keeps what its claims table shows (total, complete), so a
+# chunk of 16,384 inpatient claims does not hold 16,384 estimates with their formulas and warnings.
+FULL_ESTIMATES: Final[contextvars.ContextVar[bool]] = contextvars.ContextVar("cartcode_batch_estimates",
+                                                                            default=False)
 
 
-def check_claim(claim: Claim, kb: KB) -> tuple[list[Finding], dict[str, Any] | None]:
-    """The findings and the MS-DRG grouping of one claim (grouping on or off as the run says: GROUPING)."""
-    return evaluate_claim(claim, kb, grouping=GROUPING.get())
+def check_claim(claim: Claim, kb: KB) -> tuple[list[Finding], dict[str, Any] | None, dict[str, Any] | None]:
+    """The findings, the MS-DRG grouping and the payment estimate of one claim (grouping on or off as
+    the run says: GROUPING; the estimate whole or as its table columns: FULL_ESTIMATES)."""
+    findings, grouping, estimate = evaluate_claim(claim, kb, grouping=GROUPING.get())
+    if estimate is not None and not FULL_ESTIMATES.get():
+        estimate = {"total": estimate["total"], "complete": estimate["complete"]}
+    return findings, grouping, estimate
 
 
 def result_of(item: Claim | ClaimError, kb: KB) -> ClaimResult:
     if isinstance(item, ClaimError):
         return ClaimResult(id=item.id, source=item.source, status="failed", error=item.error)
     try:
-        findings, grouping = check_claim(item, kb)
+        findings, grouping, estimate = check_claim(item, kb)
     except Exception as exc:  # one claim the rules fail on fails alone
         return ClaimResult(id=item.id, source=item.source, status="failed",
                            error=internal_error(exc, "checking this claim; it was not checked"))
-    return ClaimResult(id=item.id, source=item.source, status="checked", findings=findings, grouping=grouping)
+    return ClaimResult(id=item.id, source=item.source, status="checked", findings=findings, grouping=grouping,
+                       estimate=estimate, service_month=item.service_month)
 
 
 def columns_of(items: Iterable[Any], label: str, kb: KB, *, index_base: int = 0) -> Iterator[Columns]:
@@ -99,7 +109,7 @@ class _Chunk:
     """One chunk of rows, built for the common case: a cleared claim costs two list appends;
     the constant columns (file, status, error, finding count) are filled in when it is full."""
 
-    __slots__ = ("findings", "grouping", "ids", "idx", "label", "special")
+    __slots__ = ("estimate", "findings", "grouping", "ids", "idx", "label", "month", "special")
 
     def __init__(self, label: str) -> None:
         self.label = label
@@ -108,6 +118,8 @@ class _Chunk:
         self.special: dict[int, tuple[str, str | None, int]] = {}  # position -> status, error, count
         self.findings: list[dict[str, Any]] = []
         self.grouping: dict[int, dict[str, Any]] = {}  # position -> the claim's MS-DRG grouping
+        self.estimate: dict[int, dict[str, Any]] = {}  # position -> the claim's payment estimate
+        self.month: dict[int, str] = {}  # position -> the claim's month of service
 
     def add(self, item: Claim | ClaimError, index: int, kb: KB) -> None:
         """A claim read in full (checked by the rules) or a claim that failed."""
@@ -118,12 +130,17 @@ class _Chunk:
             self.special[position] = ("failed", item.error, 0)
             return
         try:
-            findings, grouping = check_claim(item, kb)
+            findings, grouping, estimate = check_claim(item, kb)
         except Exception as exc:  # one claim the rules fail on fails alone
             self.special[position] = ("failed", internal_error(exc, "checking this claim; it was not checked"), 0)
             return
         if grouping is not None:
             self.grouping[position] = grouping
+        if estimate is not None:
+            self.estimate[position] = estimate
+        month = item.service_month
+        if month is not None:
+            self.month[position] = month
         self.special[position] = ("checked", None, len(findings))
         for finding in findings:
             self.findings.append(finding_row(self.label, index, item.id, finding, kb.edition))
@@ -135,7 +152,8 @@ class _Chunk:
         for pos, (st, err, cnt) in self.special.items():
             status[pos], error[pos], count[pos] = st, err, cnt
         return Columns(file=[self.label] * n, index=self.idx, claim_id=self.ids, status=status, error=error,
-                       finding_count=count, findings=self.findings, grouping=self.grouping)
+                       finding_count=count, findings=self.findings, grouping=self.grouping, estimate=self.estimate,
+                       service_month=self.month)
 
 
 def x12_columns(
@@ -210,7 +228,8 @@ def _relined(result: ClaimResult, line: int, index: int) -> ClaimResult:
     ]
     error = f"line {line}: {result.error}" if result.error else None
     return ClaimResult(id=result.id, source=ClaimSource(file=result.source.file, index=index), status=result.status,
-                       error=error, findings=findings, grouping=result.grouping)
+                       error=error, findings=findings, grouping=result.grouping, estimate=result.estimate,
+                       service_month=result.service_month)
 
 
 def _ndjson_results(lines: Iterable[tuple[int, bytes]], label: str, kb: KB) -> Iterator[ClaimResult]:

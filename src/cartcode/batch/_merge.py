@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from cartcode.batch._files import create_private, tmp_name
 from cartcode.batch._rows import CLAIMS_COLUMNS, FINDINGS_COLUMNS, load_chunks
 
-_TYPES = {"string": pa.string(), "int64": pa.int64()}
+_TYPES = {"string": pa.string(), "int64": pa.int64(), "bool": pa.bool_()}
 
 
 def _schema(columns: Sequence[tuple[str, str, bool]]) -> pa.Schema:

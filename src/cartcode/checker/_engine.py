@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from cartcode.checker._context import Ctx, build_finding, index_for
+from cartcode.checker._estimate import claim_estimate
 from cartcode.checker._registry import RuleSpec, all_rules
 from cartcode.errors import InputError
 from cartcode.findings import ClaimResult, Finding, Fix, KbStamp, Report, Severity
@@ -88,9 +89,10 @@ def evaluate_claim(
     *,
     grouping: bool = True,
     report_grouping: bool = True,
-) -> tuple[list[Finding], dict[str, Any] | None]:
+) -> tuple[list[Finding], dict[str, Any] | None, dict[str, Any] | None]:
     """The findings on one claim and, for an inpatient claim with grouping on, its MS-DRG grouping
-    (``GroupingResult.to_dict()``, the report's ``grouping``), computed once and shared with the rules."""
+    (``GroupingResult.to_dict()``, the report's ``grouping``, computed once and shared with the rules)
+    and its payment estimate (the report's ``estimate``, see :mod:`cartcode.checker._estimate`)."""
     kb = kb if kb is not None else load_kb()
     ctx = Ctx(claim, kb, index_for(kb), grouping)
     catalogue = all_rules() if rules is None else _rule_tuple(tuple(r.id for r in rules))
@@ -114,17 +116,20 @@ def evaluate_claim(
     if len(findings) > 1:
         findings.sort(key=sort_key)
     grouped = ctx.grouping if report_grouping else None
-    return findings, grouped.to_dict() if grouped is not None else None
+    if grouped is None:
+        return findings, None, None
+    return findings, grouped.to_dict(), claim_estimate(ctx, grouped)
 
 
 def result_of(
     item: Claim | ClaimError, kb: KB, rules: Sequence[RuleSpec] | None = None, *, grouping: bool = True
 ) -> ClaimResult:
-    """The ClaimResult of one reader item: a failed claim, or the findings and grouping of a claim."""
+    """The ClaimResult of one reader item: a failed claim, or the findings, grouping and estimate of a claim."""
     if isinstance(item, ClaimError):
         return ClaimResult(id=item.id, source=item.source, status="failed", error=item.error)
-    findings, grouped = evaluate_claim(item, kb, rules, grouping=grouping)
-    return ClaimResult(id=item.id, source=item.source, status="checked", findings=findings, grouping=grouped)
+    findings, grouped, estimate = evaluate_claim(item, kb, rules, grouping=grouping)
+    return ClaimResult(id=item.id, source=item.source, status="checked", findings=findings, grouping=grouped,
+                       estimate=estimate, service_month=item.service_month)
 
 
 def _read_input(data: bytes | str | Path, filename: str | None) -> tuple[bytes, str]:

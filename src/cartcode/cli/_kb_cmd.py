@@ -126,6 +126,12 @@ def _label(section: str, row: dict[str, Any]) -> str:
         return f"{row['id']} ({row['period']}) = {row['value']!r}"
     if section == "review_log":
         return f"{row['topic']} ({row['searched']}, {row.get('outcome', '')})"
+    if section == "payment rate tables":
+        return f"{row['system']} {row['year']} ({row['id']}, {row['period']})"
+    if section == "payment rates":
+        qualifier = ", ".join(f"{k} {row[k]}" for k in ("drg", "apc", "code", "product") if k in row)
+        qualifier = f" ({qualifier})" if qualifier else ""
+        return f"{row['system']} {row['year']} {row['name']}{qualifier} = {row['value']} [{row['confidence']}]"
     return str(row.get("id", ""))
 
 
@@ -136,8 +142,12 @@ def render_diff(diff: dict[str, Any]) -> None:
     old, new = diff["old"], diff["new"]
     echo(f"KB diff: {old['name']} (edition {old['edition']}, as of {old['as_of']}) -> "
          f"{new['name']} (edition {new['edition']}, as of {new['as_of']})")
-    for section in ("codes", "policies", "decisions", "sources", "products", "review_log"):
-        part = diff[section]
+    sections = [(name, diff[name]) for name in ("codes", "policies", "decisions", "sources", "products", "review_log")]
+    rates = diff.get("payment_rates") or {}
+    sections += [("payment rate tables", rates.get("tables")), ("payment rates", rates.get("rates"))]
+    for section, part in sections:
+        if part is None:
+            continue
         counts = f"{len(part['added'])} added, {len(part['removed'])} removed, {len(part['changed'])} changed"
         echo(f"\n{section}: {counts}")
         for row in part["added"]:
@@ -186,7 +196,8 @@ def register(app: typer.Typer) -> None:
         format: Annotated[OutputFormat, typer.Option("--format", help="text or json")] = OutputFormat.text,
     ) -> None:
         """What changed between two KB editions: codes (periods, descriptors, labels, statuses,
-        sources), policies, decisions, sources, products and the review log."""
+        sources), policies, decisions, sources, products, the review log and the payment rate
+        tables (rates added, removed and changed per table)."""
         from cartcode.kb.diff import diff_kbs
 
         with tempfile.TemporaryDirectory(prefix="cartcode-kb-") as scratch:

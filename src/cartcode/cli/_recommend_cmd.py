@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cartcode.errors import InputError
-from cartcode.recommender._recommend import Answer, CodeItem
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (the recommender is imported only when `recommend` runs: `check` starts faster)
     from rich.console import Console
 
     from cartcode.kb.loader import KB
+    from cartcode.recommender._recommend import Answer, CodeItem
 
 
 class OutputFormat(StrEnum):

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 from collections import Counter
+from decimal import Decimal
 from typing import Any, Protocol, TextIO
 
 from rich.console import Console
@@ -43,6 +44,17 @@ def grouping_line(grouping: dict[str, Any]) -> str:
         mdc = f", MDC {grouping['mdc']}" if grouping.get("mdc") else ""
         return f"MS-DRG {grouping['drg']} {grouping.get('title') or ''} ({version}{mdc}, {grouping.get('grouper')})"
     return f"MS-DRG not computed ({grouping['status']}): {grouping.get('reason') or ''}"
+
+
+def estimate_line(estimate: dict[str, Any]) -> str:
+    """One readable line for the text report: the estimate's total, or why there is none."""
+    what = f"Medicare payment estimate ({estimate.get('system')} {estimate.get('year') or ''}, {estimate.get('basis')})"
+    total = estimate.get("total")
+    if total is not None:
+        partial = "" if estimate.get("complete") else " (partial: parts are missing, see --format json)"
+        return f"{what}: ${Decimal(total):,.2f}{partial}"
+    why = next((w for w in estimate.get("warnings") or () if w.startswith("No estimate")), None)
+    return f"{what}: no total - {why.removeprefix('No estimate: ') if why else 'see --format json'}"
 
 
 def format_location(location: dict[str, Any]) -> str:
@@ -130,13 +142,31 @@ class JsonWriter:
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.count = 0
+        self._files: dict[str, str] = {}  # each file name's JSON, encoded once
 
     def begin(self, kb: KbStamp) -> None:
         self.out.write('{\n  "kb": ' + _indented({"edition": kb.edition, "as_of": kb.as_of}, 1) + ',\n  "claims": [')
 
     def claim(self, result: ClaimResult) -> None:
-        self.out.write(("," if self.count else "") + "\n    " + _indented(result.to_json(), 2))
+        if not result.findings and result.grouping is None and result.estimate is None:
+            text = self._plain_claim(result)  # most claims of a big file: the same shape every time
+        else:
+            text = _indented(result.to_json(), 2)
+        self.out.write(("," if self.count else "") + "\n    " + text)
         self.count += 1
+
+    def _plain_claim(self, result: ClaimResult) -> str:
+        """``_indented(result.to_json(), 2)`` for a claim with no findings, grouping or estimate,
+        written from a template (tests/cli/test_render.py checks they agree)."""
+        file = self._files.get(result.source.file)
+        if file is None:
+            file = self._files[result.source.file] = _STRING(result.source.file)
+        return ('{\n      "id": ' + ("null" if result.id is None else _STRING(result.id))
+                + ',\n      "source": {\n        "file": ' + file
+                + ',\n        "index": ' + int.__repr__(result.source.index)
+                + '\n      },\n      "status": ' + _STRING(result.status)
+                + ',\n      "error": ' + ("null" if result.error is None else _STRING(result.error))
+                + ',\n      "findings": []\n    }')
 
     def end(self) -> None:
         self.out.write("\n  ]\n}\n" if self.count else "]\n}\n")
@@ -228,9 +258,13 @@ class TextWriter:
             self.failed += 1
             self._emit(f"  [red]{escape(result.error or '')}[/]", f"  {result.error or ''}")
             return
-        self.totals.update(_counts(result.findings))
+        if result.findings:  # (a Counter per clean claim cost as much as the rest of the line)
+            self.totals.update(_counts(result.findings))
         if result.grouping is not None:
             line = grouping_line(result.grouping)
+            self._emit(f"  [dim]{escape(line)}[/]", f"  {line}")
+        if result.estimate is not None:
+            line = estimate_line(result.estimate)
             self._emit(f"  [dim]{escape(line)}[/]", f"  {line}")
         for f in result.findings:
             style = _STYLE[f.severity]

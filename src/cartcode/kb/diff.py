@@ -1,9 +1,11 @@
 """What changed between two KB editions (`cartcode kb diff OLD NEW`), for a coder reviewing an update.
 
 Rows are compared by their key (codes: system and code; policies, decisions, sources, products: id;
-review log: topic and date). A key with several periods (a code, a policy) pairs its rows by start
-date where it can, else in order; a changed period, descriptor, label (confidence, date and
-descriptor labels), status or source list is one change with its old and new value.
+review log: topic and date; payment rate tables: system and year; payment rates: their table's system
+and year, the rate's name and its MS-DRG / APC / code / product). A key with several periods (a code,
+a policy) pairs its rows by start date where it can, else in order; a changed period, descriptor,
+label (confidence, date and descriptor labels), status, value or source list is one change with its
+old and new value.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from cartcode.kb.loader import KB
-from cartcode.kb.schema import CodeRow, Dated, Policy, Status
+from cartcode.kb.schema import CodeRow, Dated, MissingRate, Policy, Rate, RateTable, Status
 
 __all__ = ["diff_kbs"]
 
@@ -27,6 +29,9 @@ _CODE_FIELDS = ("period", "description", "confidence", "date_confidence", "descr
                 "product", "cell_kind", "route", "predecessors", "successors", "statuses", "sources", "note")
 _POLICY_FIELDS = ("period", "value", "description", "confidence", "date_confidence", "sources", "note")
 _DECISION_FIELDS = ("period", "description", "when", "emit", "confidence", "sources")
+_RATE_FIELDS = ("value", "confidence", "sources", "note")
+_TABLE_FIELDS = ("id", "title", "effective_from", "effective_to", "sources", "not_found", "note")
+_LISTS = ("sources", "statuses", "predecessors", "successors")
 
 
 def _period(row: Dated) -> str:
@@ -49,6 +54,8 @@ def _value(row: BaseModel, name: str) -> Any:
     if name == "statuses":
         assert isinstance(row, CodeRow)
         return [_status(s) for s in row.statuses]
+    if name == "not_found" and isinstance(row, RateTable):
+        return [_missing(m) for m in row.not_found]
     value = getattr(row, name)
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
@@ -66,8 +73,8 @@ def _field_changes(old: BaseModel, new: BaseModel, fields: Sequence[str]) -> lis
         if before == after:
             continue
         change: dict[str, Any] = {"field": name, "old": before, "new": after}
-        if isinstance(before, list) and isinstance(after, list) and name in ("sources", "statuses",
-                                                                            "predecessors", "successors"):
+        listed = name in _LISTS or (name == "not_found" and isinstance(old, RateTable))
+        if isinstance(before, list) and isinstance(after, list) and listed:
             change["added"] = [x for x in after if x not in before]
             change["removed"] = [x for x in before if x not in after]
         out.append(change)
@@ -139,9 +146,50 @@ def _plain(row: BaseModel) -> dict[str, Any]:
     return {k: data[k] for k in keep if k in data}
 
 
+def _missing(item: MissingRate) -> str:
+    """A rate searched for and not found, on one line: "trial-adjustor (drg 018): note"."""
+    return f"{item.name}{_qualifier(item)}: {item.note}"
+
+
+def _qualifier(row: Rate | MissingRate) -> str:
+    parts = [f"{k} {v}" for k, v in (("drg", row.drg), ("apc", row.apc), ("code", row.code), ("product", row.product))
+             if v is not None]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _table(row: RateTable) -> dict[str, Any]:
+    return {"system": row.system, "year": row.year, "id": row.id, "title": row.title,
+            "period": f"{row.effective_from.isoformat()} to {row.effective_to.isoformat()}"}
+
+
+def _payment_rates(old: KB, new: KB) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """The rate tables (payment_rates.yaml) by system and year, and each rate of each table."""
+    owner: dict[int, RateTable] = {id(r): t for kb in (old, new) for t in kb.payment_rates for r in t.rates}
+
+    def key(rate: Rate) -> tuple[str, ...]:
+        table = owner[id(rate)]
+        return (table.system, table.year, rate.name, rate.drg or "", rate.apc or "", rate.code or "",
+                rate.product or "")
+
+    def describe(rate: Rate) -> dict[str, Any]:
+        table = owner[id(rate)]
+        out: dict[str, Any] = {"table": table.id, "system": table.system, "year": table.year, "name": rate.name}
+        out.update({k: v for k, v in (("drg", rate.drg), ("apc", rate.apc), ("code", rate.code),
+                                      ("product", rate.product)) if v is not None})
+        out.update(value=rate.value, confidence=rate.confidence, sources=list(rate.sources))
+        return out
+
+    return {
+        "tables": _keyed(old.payment_rates, new.payment_rates, lambda t: (t.system, t.year), _TABLE_FIELDS, _table),
+        "rates": _keyed([r for t in old.payment_rates for r in t.rates],
+                        [r for t in new.payment_rates for r in t.rates], key, _RATE_FIELDS, describe),
+    }
+
+
 def diff_kbs(old: KB, new: KB, *, old_name: str = "old", new_name: str = "new") -> dict[str, Any]:
     """What changed from `old` to `new`: JSON-ready, keys codes, policies, decisions, sources,
-    products, review_log (each with added / removed / changed) and the two editions."""
+    products, review_log (each with added / removed / changed), payment_rates (its ``tables`` and
+    ``rates``, each with added / removed / changed) and the two editions."""
     return {
         "old": {"name": old_name, **old.stamp(), "previous_edition": old.previous_edition},
         "new": {"name": new_name, **new.stamp(), "previous_edition": new.previous_edition},
@@ -155,6 +203,7 @@ def diff_kbs(old: KB, new: KB, *, old_name: str = "old", new_name: str = "new") 
                            _plain),
         "review_log": _keyed(old.review_log, new.review_log, lambda r: (r.topic, r.searched.isoformat()),
                              ("outcome", "found", "not_found", "sources", "kb_rows"), _plain),
+        "payment_rates": _payment_rates(old, new),
     }
 
 

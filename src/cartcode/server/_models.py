@@ -182,6 +182,9 @@ class ClaimResult(_Open):
     status: Literal["checked", "failed"]
     error: str | None
     grouping: Grouping | None = None
+    estimate: dict[str, Any] | None = Field(
+        default=None, description="Inpatient claims once grouped: the Medicare payment estimate (issue 15), "
+        "the shape of recommend's `estimate` (check-report.schema.json).")
     findings: list[Finding]
 
 

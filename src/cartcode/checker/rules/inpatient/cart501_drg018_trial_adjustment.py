@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import Decimal
 
 from cartcode.checker._context import Ctx, fix
 from cartcode.checker._registry import Hit, rule
@@ -49,9 +48,7 @@ def drg018_trial_adjustment(ctx: Ctx) -> Iterator[Hit]:
         return
     if ctx.has_note(k.diff_note) is not None:
         return
-    token = ctx.ix.policy_value("inpatient-product-token-max", ctx.pcs_date)
-    charges = [lf.line.charge for lf in ctx.product_charge() if lf.line.charge is not None]
-    if token is None or not charges or sum(charges, Decimal(0)) <= Decimal(str(token)):
+    if not ctx.product_purchased():
         return  # a token charge: the product was free, and the adjustment is meant to apply
     where = "the FL 80 remarks" if ctx.claim.claim_form == "paper" else "billing note NTE02"
     dx = ctx.diagnosis(k.trial_dx)
