@@ -101,6 +101,11 @@ class ReportWriter(Protocol):
 _STRING = json.JSONEncoder(ensure_ascii=False).encode  # one encoder: json.dumps builds one per call
 
 
+def _plain_string(text: str) -> str:
+    """A string's JSON: letters and digits need no escape (most claim ids and every status)."""
+    return '"' + text + '"' if text.isascii() and text.isalnum() else _STRING(text)
+
+
 def dump_indented(value: Any, indent: str = "") -> str:
     """`value` exactly as ``json.dumps(value, indent=2, ensure_ascii=False)`` writes it, nested
     under `indent`. json's indented output runs in pure Python (its C encoder does no indent);
@@ -143,6 +148,7 @@ class JsonWriter:
         self.out = out
         self.count = 0
         self._files: dict[str, str] = {}  # each file name's JSON, encoded once
+        self._pending: list[str] = []
 
     def begin(self, kb: KbStamp) -> None:
         self.out.write('{\n  "kb": ' + _indented({"edition": kb.edition, "as_of": kb.as_of}, 1) + ',\n  "claims": [')
@@ -152,8 +158,11 @@ class JsonWriter:
             text = self._plain_claim(result)  # most claims of a big file: the same shape every time
         else:
             text = _indented(result.to_json(), 2)
-        self.out.write(("," if self.count else "") + "\n    " + text)
+        self._pending.append(("," if self.count else "") + "\n    " + text)
         self.count += 1
+        if len(self._pending) >= 256:  # one write per 256 claims: a write per claim cost as much as the text
+            self.out.write("".join(self._pending))
+            self._pending.clear()
 
     def _plain_claim(self, result: ClaimResult) -> str:
         """``_indented(result.to_json(), 2)`` for a claim with no findings, grouping or estimate,
@@ -161,15 +170,16 @@ class JsonWriter:
         file = self._files.get(result.source.file)
         if file is None:
             file = self._files[result.source.file] = _STRING(result.source.file)
-        return ('{\n      "id": ' + ("null" if result.id is None else _STRING(result.id))
+        return ('{\n      "id": ' + ("null" if result.id is None else _plain_string(result.id))
                 + ',\n      "source": {\n        "file": ' + file
                 + ',\n        "index": ' + int.__repr__(result.source.index)
-                + '\n      },\n      "status": ' + _STRING(result.status)
+                + '\n      },\n      "status": ' + _plain_string(result.status)
                 + ',\n      "error": ' + ("null" if result.error is None else _STRING(result.error))
                 + ',\n      "findings": []\n    }')
 
     def end(self) -> None:
-        self.out.write("\n  ]\n}\n" if self.count else "]\n}\n")
+        self.out.write("".join(self._pending) + ("\n  ]\n}\n" if self.count else "]\n}\n"))
+        self._pending.clear()
 
 
 class CsvWriter:
