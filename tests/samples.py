@@ -62,3 +62,29 @@ def inpatient_837i(
     count = len(segments) - 2 + 1  # ST..SE inclusive
     segments += [f"SE*{count}*0001", "GE*1*1", "IEA*1*000000001"]
     return "~\n".join(segments) + "~\n"
+
+
+# Canary PHI: what no error body, log line or echo may ever contain.
+CANARIES = ("CANARYSURNAMEQX", "CANARYGIVENQX", "CANARYMBR0042QX", "19230405", "CANARYCLM77")
+
+
+def big_837i(lines: int) -> bytes:
+    """One inpatient claim with `lines` service lines (about 47 bytes each), canary PHI in it."""
+    text = inpatient_837i("CANARYCLM77", subscriber=("CANARYSURNAMEQX", "CANARYGIVENQX", "CANARYMBR0042QX"),
+                          birth_date="19230405")
+    head, tail = text.split("SE*", 1)
+    extra = "".join(f"LX*{n}~SV2*0874**1000*UN*1~DTP*472*D8*20250528~" for n in range(3, lines + 1))
+    return (head + extra + "SE*" + tail).encode()
+
+
+# The files a finished `cartcode batch` run leaves in its output folder.
+BATCH_OUTPUTS = ("claims.parquet", "claims.csv", "findings.parquet", "findings.csv", "summary.json")
+
+
+def part_b_claim(claim_id: str, code: str = "38228") -> dict[str, Any]:
+    """A Part B professional claim (our JSON) with one line billing `code` on 2025-03-10."""
+    return {
+        "id": claim_id, "kind": "professional", "place_of_service": "22", "payer": "medicare", "medicare_part": "B",
+        "diagnoses": [{"code": "C83.38", "kind": "principal"}],
+        "lines": [{"code": code, "units": 1, "charge": 5000, "date": "2025-03-10"}],
+    }

@@ -18,16 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from cartcode.batch import _run as batch
-
-FINAL = ("claims.parquet", "claims.csv", "findings.parquet", "findings.csv", "summary.json")
-
-
-def _claim(claim_id: str, code: str = "38228") -> dict[str, Any]:
-    return {
-        "id": claim_id, "kind": "professional", "place_of_service": "22", "payer": "medicare", "medicare_part": "B",
-        "diagnoses": [{"code": "C83.38", "kind": "principal"}],
-        "lines": [{"code": code, "units": 1, "charge": 5000, "date": "2025-03-10"}],
-    }
+from samples import BATCH_OUTPUTS, part_b_claim
 
 
 def _rows(out: Path) -> list[dict[str, Any]]:
@@ -42,7 +33,7 @@ def _by_file(out: Path) -> dict[str, list[dict[str, Any]]]:
 
 
 def _final_bytes(out: Path) -> dict[str, bytes]:
-    return {name: (out / name).read_bytes() for name in FINAL}
+    return {name: (out / name).read_bytes() for name in BATCH_OUTPUTS}
 
 
 def _accounted(summary: dict[str, Any], out: Path) -> None:
@@ -55,9 +46,9 @@ def _accounted(summary: dict[str, Any], out: Path) -> None:
 def test_a_lone_surrogate_in_a_claim_id_does_not_stop_the_batch_or_its_reruns(tmp_path: Path) -> None:
     d = tmp_path / "in"
     d.mkdir()
-    claim = json.dumps(_claim("X")).replace('"X"', '"\\ud800"')  # JSON's escape of a lone surrogate
+    claim = json.dumps(part_b_claim("X")).replace('"X"', '"\\ud800"')  # JSON's escape of a lone surrogate
     (d / "a-surrogate.json").write_text('{"claims": [' + claim + "]}")
-    (d / "b-good.json").write_text(json.dumps(_claim("GOOD1")))
+    (d / "b-good.json").write_text(json.dumps(part_b_claim("GOOD1")))
     out = tmp_path / "out"
     summary = batch.run([str(d)], out, progress=False)
     _accounted(summary, out)
@@ -83,8 +74,8 @@ def test_a_reader_that_raises_fails_its_file_alone(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(formats, "read_claims", flaky)
     d = tmp_path / "in"
     d.mkdir()
-    (d / "a-boom.json").write_text(json.dumps(_claim("B1")))
-    (d / "b-good.json").write_text(json.dumps(_claim("G1")))
+    (d / "a-boom.json").write_text(json.dumps(part_b_claim("B1")))
+    (d / "b-good.json").write_text(json.dumps(part_b_claim("G1")))
     out = tmp_path / "out"
     summary = batch.run([str(d)], out, progress=False)
     _accounted(summary, out)
@@ -118,7 +109,7 @@ def crashing_rule() -> Iterator[None]:
 
 def test_a_claim_the_rules_fail_on_fails_alone(tmp_path: Path, crashing_rule: None) -> None:
     path = tmp_path / "three.json"
-    path.write_text(json.dumps({"claims": [_claim("A", "0540T"), _claim("BOOM", "0540T"), _claim("C", "0540T")]}))
+    path.write_text(json.dumps({"claims": [part_b_claim(c, "0540T") for c in ("A", "BOOM", "C")]}))
     out = tmp_path / "out"
     summary = batch.run([str(path)], out, progress=False)
     _accounted(summary, out)
@@ -143,7 +134,7 @@ def test_an_empty_file_is_a_failed_row(tmp_path: Path) -> None:
 def test_fifos_and_dangling_symlinks_are_failed_rows_never_opened(tmp_path: Path) -> None:
     d = tmp_path / "in"
     d.mkdir()
-    (d / "a-good.json").write_text(json.dumps(_claim("G1")))
+    (d / "a-good.json").write_text(json.dumps(part_b_claim("G1")))
     os.mkfifo(d / "b-pipe.json")  # opening it would block forever: it must never be opened
     (d / "c-dangling.json").symlink_to(d / "nothing-here.json")
     os.mkfifo(tmp_path / "named.json")
@@ -165,7 +156,7 @@ def test_a_fifo_is_read_once_when_asked(tmp_path: Path) -> None:
 
     def feed() -> None:
         with fifo.open("w") as fh:
-            fh.write(json.dumps({"claims": [_claim("P1"), _claim("P2", "0540T")]}))
+            fh.write(json.dumps({"claims": [part_b_claim("P1"), part_b_claim("P2", "0540T")]}))
 
     writer = threading.Thread(target=feed, daemon=True)
     writer.start()
@@ -194,7 +185,7 @@ def test_a_gzip_bomb_ends_in_a_failed_row_at_the_ratio_limit(tmp_path: Path) -> 
     bomb = tmp_path / "bomb.json.gz"
     _bomb(bomb, 80)
     good = tmp_path / "good.json.gz"
-    good.write_bytes(gzip.compress(json.dumps(_claim("G1")).encode()))
+    good.write_bytes(gzip.compress(json.dumps(part_b_claim("G1")).encode()))
     out = tmp_path / "out"
     summary = batch.run([str(bomb), str(good)], out, progress=False, limits=Limits(ratio_floor=8 << 20))
     _accounted(summary, out)
@@ -207,7 +198,7 @@ def test_a_gzip_bomb_ends_in_a_failed_row_at_the_ratio_limit(tmp_path: Path) -> 
 def test_the_decompressed_size_limit_keeps_the_claims_before_it(tmp_path: Path) -> None:
     from cartcode.batch._inputs import Limits
 
-    lines = [json.dumps(_claim(f"L{i}")) for i in range(400)]
+    lines = [json.dumps(part_b_claim(f"L{i}")) for i in range(400)]
     path = tmp_path / "many.jsonl.gz"
     path.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
     limit = len("\n".join(lines[:100]).encode())
@@ -223,12 +214,12 @@ def test_the_decompressed_size_limit_keeps_the_claims_before_it(tmp_path: Path) 
 # -- resume by content ----------------------------------------------------------------------------------
 def test_an_input_edited_in_place_is_checked_again_even_with_the_same_size_and_mtime(tmp_path: Path) -> None:
     path = tmp_path / "claims.json"
-    path.write_text(json.dumps(_claim("AAAA1", "38228")))
+    path.write_text(json.dumps(part_b_claim("AAAA1", "38228")))
     st = path.stat()
     out = tmp_path / "out"
     batch.run([str(path)], out, progress=False)
     assert _rows(out)[0]["claim_id"] == "AAAA1"
-    path.write_text(json.dumps(_claim("BBBB2", "0540T")))  # same length
+    path.write_text(json.dumps(part_b_claim("BBBB2", "0540T")))  # same length
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
     assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
     summary = batch.run([str(path)], out, progress=False)
@@ -239,14 +230,14 @@ def test_an_input_edited_in_place_is_checked_again_even_with_the_same_size_and_m
 # -- private outputs, no symlink followed -----------------------------------------------------------------
 def test_output_files_are_created_0600(tmp_path: Path) -> None:
     path = tmp_path / "claims.json"
-    path.write_text(json.dumps(_claim("M1", "0540T")))
+    path.write_text(json.dumps(part_b_claim("M1", "0540T")))
     old = os.umask(0o022)
     try:
         batch.run([str(path)], tmp_path / "out", progress=False)
     finally:
         os.umask(old)
     written = [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
-    assert {p.name for p in written} >= {*FINAL, "manifest.json"}
+    assert {p.name for p in written} >= {*BATCH_OUTPUTS, "manifest.json"}
     for p in written:
         assert stat.S_IMODE(p.stat().st_mode) == 0o600, p
     assert stat.S_IMODE((tmp_path / "out").stat().st_mode) == 0o700
@@ -254,7 +245,7 @@ def test_output_files_are_created_0600(tmp_path: Path) -> None:
 
 def test_nothing_is_written_through_a_planted_symlink(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "claims.json"
-    path.write_text(json.dumps(_claim("S1", "0540T")))
+    path.write_text(json.dumps(part_b_claim("S1", "0540T")))
     out = tmp_path / "out"
     victims = tmp_path / "victims"
     victims.mkdir()
@@ -279,7 +270,7 @@ def test_nothing_is_written_through_a_planted_symlink(tmp_path: Path, monkeypatc
 
 def test_a_planted_parts_link_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "claims.json"
-    path.write_text(json.dumps(_claim("S1")))
+    path.write_text(json.dumps(part_b_claim("S1")))
     out = tmp_path / "out"
     out.mkdir()
     elsewhere = tmp_path / "elsewhere"

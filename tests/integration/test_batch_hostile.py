@@ -11,20 +11,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pyarrow.parquet as pq
 
+from samples import BATCH_OUTPUTS, part_b_claim
+
 ROOT = Path(__file__).resolve().parents[2]
-FINAL = ("claims.parquet", "claims.csv", "findings.parquet", "findings.csv", "summary.json")
-
-
-def _claim(claim_id: str, code: str = "38228") -> dict[str, Any]:
-    return {
-        "id": claim_id, "kind": "professional", "place_of_service": "22", "payer": "medicare", "medicare_part": "B",
-        "diagnoses": [{"code": "C83.38", "kind": "principal"}],
-        "lines": [{"code": code, "units": 1, "charge": 5000, "date": "2025-03-10"}],
-    }
 
 
 def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -35,11 +27,11 @@ def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
 def test_hostile_files_are_failed_rows_and_the_batch_goes_on(tmp_path: Path) -> None:
     d = tmp_path / "in"
     d.mkdir()
-    (d / "a-good.json").write_text(json.dumps({"claims": [_claim("G1"), _claim("G2", "0540T")]}))
+    (d / "a-good.json").write_text(json.dumps({"claims": [part_b_claim("G1"), part_b_claim("G2", "0540T")]}))
     (d / "b-deep.json").write_text("[" * 100_000 + "]" * 100_000)  # RecursionError in json
-    (d / "c-surrogate.json").write_text(json.dumps(_claim("X")).replace('"X"', '"\\ud800"'))
+    (d / "c-surrogate.json").write_text(json.dumps(part_b_claim("X")).replace('"X"', '"\\ud800"'))
     (d / "d-empty.json").write_bytes(b"")
-    (d / "e-bigint.json").write_text(json.dumps(_claim("N1")).replace('"units": 1', '"units": ' + "9" * 5000))
+    (d / "e-bigint.json").write_text(json.dumps(part_b_claim("N1")).replace('"units": 1', '"units": ' + "9" * 5000))
     (d / "f-garbage.txt").write_text("not a claim file\n")
     (d / "g-good.x12").write_bytes((ROOT / "examples" / "x12").glob("*.x12").__next__().read_bytes())
     out = tmp_path / "out"
@@ -54,10 +46,10 @@ def test_hostile_files_are_failed_rows_and_the_batch_goes_on(tmp_path: Path) -> 
     for name in ("b-deep.json", "d-empty.json", "f-garbage.txt"):
         assert [r["status"] for r in rows if Path(r["file"]).name == name] == ["failed"], name
     assert [r["claim_id"] for r in rows if r["file"].endswith("a-good.json")] == ["G1", "G2"]
-    before = {name: (out / name).read_bytes() for name in FINAL}
+    before = {name: (out / name).read_bytes() for name in BATCH_OUTPUTS}
     again = _cli("batch", str(d), "--out", str(out))  # the rerun used to fail again, forever
     assert again.returncode == 1 and "Traceback" not in again.stderr, again.stderr
-    assert {name: (out / name).read_bytes() for name in FINAL} == before
+    assert {name: (out / name).read_bytes() for name in BATCH_OUTPUTS} == before
 
 
 _RSS_WRAPPER = (
@@ -79,7 +71,7 @@ def test_a_gzip_bomb_is_bounded_in_memory(tmp_path: Path) -> None:
         fh.write(gzip.compress(b"]}"))
     assert bomb.stat().st_size < 2 << 20
     good = tmp_path / "good.json"
-    good.write_text(json.dumps(_claim("G1")))
+    good.write_text(json.dumps(part_b_claim("G1")))
     out = tmp_path / "out"
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-c", _RSS_WRAPPER, sys.executable, "-m", "cartcode", "batch", str(bomb),
@@ -124,7 +116,8 @@ def test_workers_die_with_their_parent(tmp_path: Path) -> None:
     d = tmp_path / "in"
     d.mkdir()
     for i in range(60):  # many small units: the old workers finished theirs, then slept forever
-        (d / f"f{i:02d}.json").write_text(json.dumps({"claims": [_claim(f"C{i}-{j}", "0540T") for j in range(300)]}))
+        claims = [part_b_claim(f"C{i}-{j}", "0540T") for j in range(300)]
+        (d / f"f{i:02d}.json").write_text(json.dumps({"claims": claims}))
     proc = subprocess.Popen([sys.executable, "-m", "cartcode", "batch", str(d), "--out", str(tmp_path / "out"),
                              "--jobs", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     workers: list[int] = []

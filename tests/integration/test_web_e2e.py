@@ -9,7 +9,6 @@ Screenshots go to $CARTCODE_ARTIFACTS (CI can keep them) or else a pytest temp d
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,44 +16,22 @@ from typing import Any
 
 import pytest
 
+from browser import launch_chromium, show_codes
 from cartcode.kb.loader import KB
 from cartcode.recommender._recommend import recommend
 from samples import OUTPATIENT_0540T, inpatient_837i
 from serverproc import ServerProcess, running_server
-
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 # An 837I discharged 2025-06-01 that still reports the pre-FY2022 generic code XW043C3.
 X12_DELETED_PCS = inpatient_837i("CLM-X12-1", pcs="XW043C3")
 
 
 @pytest.fixture(scope="module")
-def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    configured = os.environ.get("CARTCODE_ARTIFACTS")
-    directory = Path(configured) if configured else tmp_path_factory.mktemp("artifacts")
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with running_server(log_path=tmp_path_factory.mktemp("e2e") / "server.log") as srv:
-        yield srv
-
-
-@pytest.fixture(scope="module")
 def page(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    assert CHROMIUM.exists(), "Debian's chromium is missing: run ./scripts/setup.sh --test"
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        # Playwright refuses --user-data-dir in args: a persistent context in a fresh directory instead.
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM), headless=True,
-            args=LAUNCH_ARGS, viewport={"width": 1280, "height": 900},
-        )
+        context = launch_chromium(pw, tmp_path_factory, viewport={"width": 1280, "height": 900})
         try:
             yield context.new_page()
         finally:
@@ -218,12 +195,7 @@ def test_professional_office_claim_and_trial_number(page: Any, server: ServerPro
     from playwright.sync_api import expect
 
     page.goto(server.url + "/#worksheet")
-    page.get_by_label("Setting").select_option("professional")
-    page.get_by_label("Date of service").fill("2025-10-15")
-    page.get_by_label("Product", exact=False).first.fill("Kymriah")
-    page.get_by_label("Place of service").select_option("office")
-    page.get_by_role("button", name="Show the codes").click()
-    result = page.locator("#worksheet-result")
+    result = show_codes(page, "professional", "2025-10-15", "Kymriah", "office")
     expect(result).to_contain_text("Q2042")
     expected = recommend({"setting": "professional", "date": "2025-10-15", "product": "Kymriah",
                           "place_of_service": "office", "payer": "medicare", "clinical_trial": "none",

@@ -13,37 +13,20 @@ axe-core comes from axe-playwright-python (its bundled axe.min.js, injected by P
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from browser import launch_chromium, show_codes
 from cartcode.checker._engine import check, fix
 from cartcode.kb.loader import KB
 from cartcode.server._app import static_dir
 from serverproc import ServerProcess, running_server
 
-CHROMIUM = Path("/usr/bin/chromium")
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 EXAMPLES = static_dir() / "examples"
 VIEWPORTS = {"wide": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
-
-
-@pytest.fixture(scope="module")
-def artifacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    configured = os.environ.get("CARTCODE_ARTIFACTS")
-    directory = Path(configured) if configured else tmp_path_factory.mktemp("artifacts")
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    with running_server(log_path=tmp_path_factory.mktemp("wb") / "server.log") as srv:
-        yield srv
 
 
 class Browser:
@@ -58,16 +41,11 @@ class Browser:
 
 @pytest.fixture(scope="module")
 def browser(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian's chromium is missing: run ./scripts/setup.sh --test")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=str(CHROMIUM), headless=True,
-            args=LAUNCH_ARGS, viewport=VIEWPORTS["wide"], accept_downloads=True,
-            permissions=["clipboard-read", "clipboard-write"],
-        )
+        context = launch_chromium(pw, tmp_path_factory, viewport=VIEWPORTS["wide"], accept_downloads=True,
+                                  permissions=["clipboard-read", "clipboard-write"])
         page = context.new_page()
         state = Browser(page, server.url)
 
@@ -217,12 +195,7 @@ def test_worksheet_answer_first_grouped_printable(browser: Browser, artifacts: P
     expect(options.first).to_be_attached()
     values = set(options.evaluate_all("(os) => os.map((o) => o.value)"))
     assert {"Breyanzi", "lisocabtagene maraleucel", "Q2054", "liso-cel"} <= values, sorted(values)[:20]
-    page.get_by_label("Setting").select_option("professional")
-    page.get_by_label("Date of service").fill("2025-10-15")
-    page.get_by_label("Product", exact=False).first.fill("Kymriah")
-    page.get_by_label("Place of service").select_option("office")
-    page.get_by_role("button", name="Show the codes").click()
-    result = page.locator("#worksheet-result")
+    result = show_codes(page, "professional", "2025-10-15", "Kymriah", "office")
     expect(result.locator("table.codes")).to_be_visible()
     # the answer beside the form on a wide screen
     form_box = page.locator("#worksheet-form").bounding_box()

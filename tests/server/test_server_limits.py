@@ -16,18 +16,7 @@ from starlette.testclient import TestClient
 
 from cartcode.server import _app as app_module
 from cartcode.server._app import create_app
-from samples import inpatient_837i
-
-CANARIES = ("CANARYSURNAMEQX", "CANARYGIVENQX", "CANARYMBR0042QX", "19230405", "CANARYCLM77")
-
-
-def big_837i(lines: int) -> bytes:
-    """One inpatient claim with `lines` service lines (about 47 bytes each), canary PHI in it."""
-    text = inpatient_837i("CANARYCLM77", subscriber=("CANARYSURNAMEQX", "CANARYGIVENQX", "CANARYMBR0042QX"),
-                          birth_date="19230405")
-    head, tail = text.split("SE*", 1)
-    extra = "".join(f"LX*{n}~SV2*0874**1000*UN*1~DTP*472*D8*20250528~" for n in range(3, lines + 1))
-    return (head + extra + "SE*" + tail).encode()
+from samples import CANARIES, big_837i
 
 
 def _claim(claim_id: str, lines: int = 1) -> dict[str, Any]:

@@ -285,21 +285,48 @@ def check_input(
 
     from cartcode.errors import InputError
 
-    seen = 0
-    try:
+    def columns() -> Iterator[Columns]:
         if kind == "unreadable":
             read_all(path, limits)  # raises the InputError that names the problem
-        if kind == "empty" and rng is None:
-            raise InputError(EMPTY_FILE, where=label)
-        for cols in _check_input(path, label, kind, kb, prefilter, rng=rng, limits=limits):
+        if kind == "empty":
+            if rng is None:
+                raise InputError(EMPTY_FILE, where=label)
+            return
+        if kind == "x12":
+            with open_input(path, limits) as handle:
+                if rng is not None:
+                    handle.seek(rng.start)
+                yield from x12_columns(handle, label, kb, prefilter, rng=rng)
+            return
+        if kind in ("jsonl", "fhir-ndjson"):
+            yield from _results_columns(_ndjson_results(iter_lines(path, limits), label, kb), label, kb)
+            return
+        from cartcode.formats import read_claims
+
+        yield from columns_of(read_claims(read_all(path, limits), label), label, kb)
+
+    yield from _failing_alone(columns(), label, kb.edition, (InputError, OSError, EOFError, gzip.BadGzipFile))
+
+
+def _failing_alone(
+    columns: Iterator[Columns], label: str, edition: str, read_errors: tuple[type[BaseException], ...],
+) -> Iterator[Columns]:
+    """`columns`, then, if reading failed, one failed row after the claims read before the problem:
+    a read error (`read_errors`) by its message, any other exception (a reader that is not total)
+    as an internal error."""
+    from cartcode.errors import InputError
+
+    seen = 0
+    try:
+        for cols in columns:
             seen += len(cols)
             yield cols
-    except (InputError, OSError, EOFError, gzip.BadGzipFile) as exc:
+    except read_errors as exc:
         message = str(exc) if isinstance(exc, InputError) else f"{label}: cannot read the file: {exc}"
-        yield failed_columns(label, seen, message, kb.edition)
+        yield failed_columns(label, seen, message, edition)
     except Exception as exc:  # a reader that is not total: this input fails, the batch goes on
         yield failed_columns(label, seen, f"{label}: {internal_error(exc, 'reading the file')}; the claims "
-                             "after this point were not read", kb.edition)
+                             "after this point were not read", edition)
 
 
 def failed_columns(label: str, index: int, message: str, edition: str) -> Columns:
@@ -310,48 +337,12 @@ def failed_columns(label: str, index: int, message: str, edition: str) -> Column
     return cols
 
 
-def _check_input(
-    path: Path,
-    label: str,
-    kind: InputKind,
-    kb: KB,
-    prefilter: re.Pattern[bytes],
-    *,
-    rng: Range | None = None,
-    limits: Limits = DEFAULT_LIMITS,
-) -> Iterator[Columns]:
-    """Output columns for one input file (or one range of a plain X12 file), streamed."""
-    if kind == "empty":
-        return
-    if kind == "x12":
-        with open_input(path, limits) as handle:
-            if rng is not None:
-                handle.seek(rng.start)
-            yield from x12_columns(handle, label, kb, prefilter, rng=rng)
-        return
-    if kind in ("jsonl", "fhir-ndjson"):
-        yield from _results_columns(_ndjson_results(iter_lines(path, limits), label, kb), label, kb)
-        return
-    from cartcode.formats import read_claims
-
-    yield from columns_of(read_claims(read_all(path, limits), label), label, kb)
-
-
 def check_bytes(data: bytes, label: str, kb: KB, prefilter: re.Pattern[bytes]) -> Iterator[Columns]:
     """Output columns for one input held in memory (spark rows, `check` on big files); as
     :func:`check_input`, a reader failure is one failed row after the claims read before it."""
     from cartcode.errors import InputError
 
-    seen = 0
-    try:
-        for cols in _check_bytes(data, label, kb, prefilter):
-            seen += len(cols)
-            yield cols
-    except InputError as exc:
-        yield failed_columns(label, seen, str(exc), kb.edition)
-    except Exception as exc:  # a reader that is not total: this input fails, the rest goes on
-        yield failed_columns(label, seen, f"{label}: {internal_error(exc, 'reading the file')}; the claims "
-                             "after this point were not read", kb.edition)
+    yield from _failing_alone(_check_bytes(data, label, kb, prefilter), label, kb.edition, (InputError,))
 
 
 def _check_bytes(data: bytes, label: str, kb: KB, prefilter: re.Pattern[bytes]) -> Iterator[Columns]:

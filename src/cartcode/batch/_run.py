@@ -116,13 +116,17 @@ class Stats:
         self.by_severity.update(other.by_severity)
 
     def to_json(self) -> dict[str, Any]:
+        return self.counts("claims", "by_")
+
+    def counts(self, claims_key: str, by_prefix: str) -> dict[str, Any]:
+        """The counts under the given names of the claims count and of the by-rule and by-severity tallies."""
         return {
-            "claims": self.claims,
+            claims_key: self.claims,
             "checked": self.checked,
             "failed": self.failed,
             "findings": self.findings,
-            "by_rule": dict(sorted(self.by_rule.items())),
-            "by_severity": dict(sorted(self.by_severity.items())),
+            f"{by_prefix}rule": dict(sorted(self.by_rule.items())),
+            f"{by_prefix}severity": dict(sorted(self.by_severity.items())),
         }
 
     @classmethod
@@ -284,12 +288,7 @@ def summary_json(kb_stamp: dict[str, str], inputs: list[tuple[str, str, Stats]],
         total.merge(s)
     return {
         "kb": kb_stamp,
-        "claims_read": total.claims,
-        "checked": total.checked,
-        "failed": total.failed,
-        "findings": total.findings,
-        "findings_by_rule": dict(sorted(total.by_rule.items())),
-        "findings_by_severity": dict(sorted(total.by_severity.items())),
+        **total.counts("claims_read", "findings_by_"),
         "inputs": [{"file": label, "format": kind, **s.to_json()} for label, kind, s in inputs],
         "outputs": {"findings": ["findings.parquet", "findings.csv"], "claims": ["claims.parquet", "claims.csv"]},
     }

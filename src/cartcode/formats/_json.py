@@ -238,6 +238,19 @@ def _keys(obj: Mapping[str, Any], allowed: frozenset[str], path: str) -> None:
             raise _Bad(f"{path}.{key}", "unknown field (a typo? extension fields start with 'x-')")
 
 
+def _code_entries(
+    obj: Mapping[str, Any], key: str, base: str, allowed: frozenset[str],
+) -> Iterator[tuple[int, str, str, dict[str, Any], str]]:
+    """(index, path, code text, the object or {}, the path of the code) for each entry of the code list
+    `key`, an object entry holding only `allowed` fields (and extensions)."""
+    for i, item in enumerate(_list(obj, key, base)):
+        p = f"{base}.{key}[{i}]"
+        text, extra, cp = _code_entry(item, p)
+        if extra:
+            _keys(extra, allowed, p)
+        yield i, p, text, extra, cp
+
+
 def _code_entry(item: Any, path: str) -> tuple[str, dict[str, Any], str]:
     """(code text, the object or {}, the path of the code) for a list entry: "X" or {"code": "X", ...}."""
     if isinstance(item, dict):
@@ -319,11 +332,7 @@ def _claim(obj: Any, index: int, base: str, file: str) -> Claim:
             raise _Bad(f"{base}.type_of_bill", f"expected 3 digits such as 111 or 0131, got {tob!r}")
         tob = tob.lstrip("0")
     diagnoses = []
-    for i, item in enumerate(_list(obj, "diagnoses", base)):
-        p = f"{base}.diagnoses[{i}]"
-        text, extra, cp = _code_entry(item, p)
-        if extra:
-            _keys(extra, frozenset({"code", "kind", "poa"}), p)
+    for i, p, text, extra, cp in _code_entries(obj, "diagnoses", base, frozenset({"code", "kind", "poa"})):
         dx_kind: Any = _enum(extra, "kind", p, _DX_KINDS) or ("principal" if i == 0 else "other")
         diagnoses.append(
             Diagnosis(
@@ -335,11 +344,7 @@ def _claim(obj: Any, index: int, base: str, file: str) -> Claim:
             )
         )
     procedures = []
-    for i, item in enumerate(_list(obj, "procedures", base)):
-        p = f"{base}.procedures[{i}]"
-        text, extra, cp = _code_entry(item, p)
-        if extra:
-            _keys(extra, frozenset({"code", "date", "principal"}), p)
+    for i, p, text, extra, cp in _code_entries(obj, "procedures", base, frozenset({"code", "date", "principal"})):
         principal = extra.get("principal", i == 0)
         if not isinstance(principal, bool):
             raise _Bad(f"{p}.principal", "expected true or false")
@@ -353,17 +358,10 @@ def _claim(obj: Any, index: int, base: str, file: str) -> Claim:
             )
         )
     conditions = []
-    for i, item in enumerate(_list(obj, "condition_codes", base)):
-        text, extra, cp = _code_entry(item, f"{base}.condition_codes[{i}]")
-        if extra:
-            _keys(extra, frozenset({"code"}), f"{base}.condition_codes[{i}]")
+    for _, _, text, _, cp in _code_entries(obj, "condition_codes", base, frozenset({"code"})):
         conditions.append(Coded(system="condition", code=normalise("condition", text), loc=_loc(file, cp)))
     values = []
-    for i, item in enumerate(_list(obj, "value_codes", base)):
-        p = f"{base}.value_codes[{i}]"
-        text, extra, cp = _code_entry(item, p)
-        if extra:
-            _keys(extra, frozenset({"code", "amount"}), p)
+    for _, p, text, extra, cp in _code_entries(obj, "value_codes", base, frozenset({"code", "amount"})):
         values.append(
             ValueCode(
                 system="value",
@@ -373,11 +371,7 @@ def _claim(obj: Any, index: int, base: str, file: str) -> Claim:
             )
         )
     occurrences = []
-    for i, item in enumerate(_list(obj, "occurrence_codes", base)):
-        p = f"{base}.occurrence_codes[{i}]"
-        text, extra, cp = _code_entry(item, p)
-        if extra:
-            _keys(extra, frozenset({"code", "date"}), p)
+    for _, p, text, extra, cp in _code_entries(obj, "occurrence_codes", base, frozenset({"code", "date"})):
         occurrences.append(
             OccurrenceCode(
                 system="occurrence",

@@ -13,7 +13,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 from importlib import metadata
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from cartcode.grouping._model import (
     GroupingInput,
@@ -180,15 +180,33 @@ def _claim(p: _Prepared, sdx: list[tuple[str, str | None]], procedures: list[str
     }
 
 
-def group(inp: GroupingInput) -> GroupingResult:
-    """Group one inpatient claim with the definitions version in force on its discharge date."""
+class _NotReady(Exception):
+    """No engine to run (``unavailable``) or no discharge date to pick a version by (``missing_data``)."""
+
+    def __init__(self, status: Literal["unavailable", "missing_data"], label: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.status: Literal["unavailable", "missing_data"] = status
+        self.label = label
+        self.reason = reason
+
+
+def _engines_on(inp: GroupingInput) -> tuple[_Engines, dt.date]:
+    """The loaded engines and the claim's discharge date, or :class:`_NotReady` saying why not."""
     engines = _load()
     if not isinstance(engines, _Engines):
-        return GroupingResult(status="unavailable", reason=engines)
+        raise _NotReady("unavailable", None, engines)
+    if inp.discharge_date is None:
+        raise _NotReady("missing_data", engines.label, "missing discharge date")
+    return engines, inp.discharge_date
+
+
+def group(inp: GroupingInput) -> GroupingResult:
+    """Group one inpatient claim with the definitions version in force on its discharge date."""
+    try:
+        engines, day = _engines_on(inp)
+    except _NotReady as exc:
+        return GroupingResult(status=exc.status, grouper=exc.label, reason=exc.reason)
     label = engines.label
-    day = inp.discharge_date
-    if day is None:
-        return GroupingResult(status="missing_data", grouper=label, reason="missing discharge date")
     version = find_version(engines.versions, day)
     if version is None:
         return GroupingResult(
@@ -273,13 +291,11 @@ def mce_check(inp: GroupingInput) -> MceReport:
     each code re-edited on its own (the principal diagnosis alone, then the principal with one other code);
     an edit a code raises beyond what the principal alone raises is that code's. Counts left over stay
     claim-level edits (code None)."""
-    engines = _load()
-    if not isinstance(engines, _Engines):
-        return MceReport(status="unavailable", reason=engines)
+    try:
+        engines, day = _engines_on(inp)
+    except _NotReady as exc:
+        return MceReport(status=exc.status, editor=exc.label, reason=exc.reason)
     label = engines.label
-    day = inp.discharge_date
-    if day is None:
-        return MceReport(status="missing_data", editor=label, reason="missing discharge date")
     if day < ICD10_START:
         return MceReport(status="no_version", editor=label, reason=f"{day.isoformat()} is before ICD-10 (2015-10-01)")
     version = find_version(engines.versions, day)

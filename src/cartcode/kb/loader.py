@@ -11,12 +11,12 @@ import pickle
 import re
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -70,6 +70,25 @@ def _where(file: str, index: int, row: Mapping[str, Any] | None) -> str:
                 label = f" ({key} {row[key]!r})"
                 break
     return f"{file}: row {index + 1}{label}"
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_R = TypeVar("_R", bound=_HasId)
+
+
+def _with_unique_ids(rows: Sequence[_R], row_label: str, what: str) -> Iterator[tuple[str, _R]]:
+    """(where, row) for each row, where = "<row_label> <n> (id ...)"; a repeated id is refused."""
+    seen: set[str] = set()
+    for index, row in enumerate(rows):
+        where = f"{row_label} {index + 1} (id {row.id!r})"
+        if row.id in seen:
+            raise KBError(f"{where}: duplicate {what} id")
+        seen.add(row.id)
+        yield where, row
 
 
 _CACHE_VERSION = b"kb-yaml-1"  # bump when _Loader's output changes
@@ -300,12 +319,7 @@ def _load_decisions(
     known_codes = {(row.system, row.code) for row in codes}
     policy_ids = {row.id for row in policies}
     product_ids = {p.id for p in products}
-    seen: set[str] = set()
-    for index, dec in enumerate(decisions):
-        where = f"{name}: decisions row {index + 1} (id {dec.id!r})"
-        if dec.id in seen:
-            raise KBError(f"{where}: duplicate decision id")
-        seen.add(dec.id)
+    for where, dec in _with_unique_ids(decisions, f"{name}: decisions row", "decision"):
         for source_id in [*dec.sources, *(s for e in dec.emit for s in e.sources)]:
             if source_id not in sources:
                 raise KBError(f"{where}: unknown source id {source_id!r} (not in sources.yaml)")
@@ -401,12 +415,7 @@ def _load_payment_rates(directory: Path, sources: Mapping[str, Source],
         return []
     tables = _rows_of(_read_yaml(directory, name), name, RateTable, "tables")
     product_ids = {p.id for p in products}
-    seen: set[str] = set()
-    for index, table in enumerate(tables):
-        where = f"{name}: table {index + 1} (id {table.id!r})"
-        if table.id in seen:
-            raise KBError(f"{where}: duplicate table id")
-        seen.add(table.id)
+    for where, table in _with_unique_ids(tables, f"{name}: table", "table"):
         match = _FY_OR_CY.match(table.year)
         if match is None:
             raise KBError(f"{where}: year {table.year!r} is not FYnnnn or CYnnnn")

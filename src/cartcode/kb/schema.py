@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -18,6 +19,16 @@ CONFIDENCE_RANK: dict[str, int] = {
     "inferred": 3,
     "unverified": 4,
 }
+
+
+def merge_ids(*groups: Iterable[str]) -> list[str]:
+    """Source (or decision) ids of several rows as one list: first-seen order, no repeats."""
+    out: list[str] = []
+    for group in groups:
+        for item in group:
+            if item not in out:
+                out.append(item)
+    return out
 
 System = Literal[
     "ICD-10-PCS",

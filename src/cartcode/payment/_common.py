@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from decimal import Decimal
 
-from cartcode.kb.schema import CONFIDENCE_RANK, Rate
+from cartcode.kb.schema import CONFIDENCE_RANK, Rate, merge_ids
 from cartcode.payment._model import Input
 
 
@@ -14,17 +13,8 @@ def weakest(*labels: str | None) -> str:
     return max(present, key=lambda label: CONFIDENCE_RANK[label]) if present else "V-primary"
 
 
-def merge(*groups: Iterable[str]) -> list[str]:
-    out: list[str] = []
-    for group in groups:
-        for item in group:
-            if item not in out:
-                out.append(item)
-    return out
-
-
 def rate_sources(*rates: Rate | None) -> list[str]:
-    return merge(*(r.sources for r in rates if r is not None))
+    return merge_ids(*(r.sources for r in rates if r is not None))
 
 
 def rate_label(*rates: Rate | None) -> str:

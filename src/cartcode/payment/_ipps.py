@@ -8,10 +8,10 @@ import datetime as dt
 from decimal import Decimal
 
 from cartcode.kb.loader import KB, load_kb
+from cartcode.kb.schema import merge_ids
 from cartcode.payment._common import (
     PAYER_WARNINGS,
     given_or_default,
-    merge,
     rate_label,
     rate_sources,
     shown,
@@ -146,18 +146,15 @@ def estimate_inpatient(
     components.append(Component("operating DRG payment", operating, formula, rate_sources(*used), rate_label(*used)))
     drg_payment = operating
 
-    ime_v = given_or_default(inputs, "IME operating adjustment factor", ime, None)
-    if ime_v is not None:
-        amount = cents(operating * ime_v)
-        components.append(Component("IME (indirect medical education)", amount,
-                                    f"operating DRG payment {money(operating)} x IME factor {shown(ime_v)}"))
-        drg_payment += amount
-    dsh_v = given_or_default(inputs, "DSH operating adjustment factor", dsh, None)
-    if dsh_v is not None:
-        amount = cents(operating * dsh_v)
-        components.append(Component("DSH (disproportionate share, empirically justified)", amount,
-                                    f"operating DRG payment {money(operating)} x DSH factor {shown(dsh_v)}"))
-        drg_payment += amount
+    # the hospital's add-on factors, each a share of the operating DRG payment
+    for short, name, given in (("IME", "IME (indirect medical education)", ime),
+                               ("DSH", "DSH (disproportionate share, empirically justified)", dsh)):
+        factor_v = given_or_default(inputs, f"{short} operating adjustment factor", given, None)
+        if factor_v is not None:
+            amount = cents(operating * factor_v)
+            components.append(Component(name, amount,
+                                        f"operating DRG payment {money(operating)} x {short} factor {shown(factor_v)}"))
+            drg_payment += amount
     uc = given_or_default(inputs, "uncompensated care per discharge", uncompensated_care, None)
     if uc is not None:
         components.append(Component("uncompensated care", cents(uc),
@@ -240,5 +237,5 @@ def estimate_inpatient(
     if not estimate.complete:
         warnings.append(f"The total {money(estimate.total)} leaves out the parts named above; "
                         "it is not the full payment.")
-    estimate.sources = merge(rates.sources, *(c.sources for c in components))
+    estimate.sources = merge_ids(rates.sources, *(c.sources for c in components))
     return estimate

@@ -7,7 +7,8 @@ import datetime as dt
 from decimal import Decimal
 
 from cartcode.kb.loader import KB, load_kb
-from cartcode.payment._common import PAYER_WARNINGS, given_or_default, merge, rate_label, rate_sources, shown
+from cartcode.kb.schema import merge_ids
+from cartcode.payment._common import PAYER_WARNINGS, given_or_default, rate_label, rate_sources, shown
 from cartcode.payment._model import Component, Estimate, Input, cents, money
 from cartcode.payment._rates import Rates
 
@@ -68,7 +69,7 @@ def estimate_outpatient(
                      f"{shown(wi)} + non-labor share {shown(ONE - ls)})") if ls is not None else \
                 f"APC {apc_status.value} national rate {money(r)} (wage index 1.0)"
             components.append(Component(f"{code.code} administration (APC {apc_status.value})", amount, words,
-                                        merge(apc_status.sources, rate_sources(apc_rate, share)),
+                                        merge_ids(apc_status.sources, rate_sources(apc_rate, share)),
                                         rate_label(apc_rate, share)))
     if product and product not in ("autologous", "allogeneic"):
         limit = rates.get("asp-payment-limit", product=product)
@@ -85,5 +86,5 @@ def estimate_outpatient(
     if components:
         estimate.total = cents(sum((c.amount for c in components), Decimal(0)))
         estimate.complete = not any(w.endswith("left out") or "left out:" in w for w in warnings)
-    estimate.sources = merge(rates.sources, *(c.sources for c in components))
+    estimate.sources = merge_ids(rates.sources, *(c.sources for c in components))
     return estimate

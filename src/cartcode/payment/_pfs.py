@@ -7,7 +7,8 @@ import datetime as dt
 from decimal import Decimal
 
 from cartcode.kb.loader import KB, load_kb
-from cartcode.payment._common import PAYER_WARNINGS, given_or_default, merge, rate_label, rate_sources, shown
+from cartcode.kb.schema import merge_ids
+from cartcode.payment._common import PAYER_WARNINGS, given_or_default, rate_label, rate_sources, shown
 from cartcode.payment._model import Component, Estimate, Input, cents, money
 from cartcode.payment._rates import Rates
 
@@ -84,5 +85,5 @@ def estimate_professional(
         if not estimate.complete:
             warnings.append(f"The total {money(estimate.total)} leaves out the RVUs named above; it is not the full "
                             "payment.")
-    estimate.sources = merge(rates.sources, *(c.sources for c in components))
+    estimate.sources = merge_ids(rates.sources, *(c.sources for c in components))
     return estimate

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cartcode.errors import InputError
 from cartcode.kb.loader import KB, load_kb
-from cartcode.kb.schema import CONFIDENCE_RANK, CodeRow, Decision, Emit, Product, Status, When
+from cartcode.kb.schema import CONFIDENCE_RANK, CodeRow, Decision, Emit, Product, Status, When, merge_ids
 from cartcode.recommender._encounter import Encounter, parse_encounter, resolve_product
 
 __all__ = ["Answer", "CodeItem", "Message", "PaymentItem", "recommend"]
@@ -118,15 +118,6 @@ def fiscal_year(day: dt.date) -> int:
 def _weakest(*labels: str | None) -> str:
     present = [label for label in labels if label]
     return max(present, key=lambda label: CONFIDENCE_RANK[label])
-
-
-def _merge(*groups: Iterable[str]) -> list[str]:
-    out: list[str] = []
-    for group in groups:
-        for item in group:
-            if item not in out:
-                out.append(item)
-    return out
 
 
 def is_generic(product: Product) -> bool:
@@ -273,7 +264,7 @@ class _Builder:
             system=row.system, code=row.code, description=row.description, use=emit.use,
             where=self._where(emit), line=emit.line, units=emit.units, amount=self._amount(emit),
             optional=emit.optional, effective_from=row.effective_from, effective_to=row.effective_to,
-            sources=_merge(row.sources, rule_sources, emit.sources, extra_sources),
+            sources=merge_ids(row.sources, rule_sources, emit.sources, extra_sources),
             confidence=_weakest(row.confidence, rule_label, emit.confidence),
             description_confidence=row.description_confidence,
             decisions=[decision.id],
@@ -281,8 +272,8 @@ class _Builder:
         for existing in self.codes:
             if (existing.system, existing.code, existing.line, existing.claim) == \
                     (item.system, item.code, item.line, item.claim):
-                existing.sources = _merge(existing.sources, item.sources)
-                existing.decisions = _merge(existing.decisions, item.decisions)
+                existing.sources = merge_ids(existing.sources, item.sources)
+                existing.decisions = merge_ids(existing.decisions, item.decisions)
                 return
         self.codes.append(item)
         self._date_warning(row)
@@ -304,7 +295,7 @@ class _Builder:
         self.payment.append(PaymentItem(
             system=system, code=code, description=description, kind=emit.kind or "status", status=status,
             value=value, adjusted=emit.adjusted, fiscal_year=fiscal,
-            sources=_merge(sources, decision.sources, emit.sources),
+            sources=merge_ids(sources, decision.sources, emit.sources),
             confidence=_weakest(confidence, decision.confidence, emit.confidence), decisions=[decision.id],
         ))
 
@@ -328,7 +319,7 @@ class _Builder:
             if emit.to == "notes" or emit.to == "warnings":
                 target = self.notes if emit.to == "notes" else self.warnings
                 target.append(Message(message=self._text(emit.use), kind=emit.kind, decision=decision.id,
-                                      sources=_merge(decision.sources, emit.sources),
+                                      sources=merge_ids(decision.sources, emit.sources),
                                       confidence=_weakest(decision.confidence, emit.confidence)))
             elif emit.to == "codes":
                 self._emit_codes(decision, emit)
@@ -396,7 +387,7 @@ class _Builder:
             apc = self.kb.code("APC", status.value, self.day)
             text = apc.description if apc is not None else f"APC {status.value}"
             self.add_payment(system="APC", code=status.value, description=f"{row.code}: {text}", decision=decision,
-                             emit=emit, sources=_merge(status.sources, apc.sources if apc else []),
+                             emit=emit, sources=merge_ids(status.sources, apc.sources if apc else []),
                              confidence=status.confidence, status="APC", value=status.value)
             return
         label = {"OPPS-SI": "OPPS status indicator", "MPFS": "Medicare PFS status"}.get(status.kind, status.kind)
@@ -408,7 +399,7 @@ class _Builder:
         rows = self.kb.code_rows(system, code)
         periods = ", ".join(_period(r.effective_from, r.effective_to) for r in rows)
         self.warnings.append(Message(
-            kind="not-valid-on-date", sources=_merge(*(r.sources for r in rows)),
+            kind="not-valid-on-date", sources=merge_ids(*(r.sources for r in rows)),
             message=f"{system} {code} (decision {decision.id}) is not valid on {self.day.isoformat()} "
                     f"(KB periods: {periods}); it is left out and the KB has no replacement for the date"))
 
@@ -439,13 +430,13 @@ class _Builder:
                 if policy_id not in self._policies_used:
                     self._policies_used.append(policy_id)
                 update: dict[str, Any] = {
-                    "claim": label, "sources": _merge(item.sources, row.sources),
+                    "claim": label, "sources": merge_ids(item.sources, row.sources),
                     "confidence": _weakest(item.confidence, row.confidence),
                     "decisions": list(item.decisions)}
                 if units_row is not None:
                     update["units"] = (f"{units_row.value} per claim (MM12928's example; the fraction per claim "
                                        "varies by MAC); the claims for the date of service add up to 1 unit")
-                    update["sources"] = _merge(update["sources"], units_row.sources)
+                    update["sources"] = merge_ids(update["sources"], units_row.sources)
                     update["confidence"] = _weakest(update["confidence"], units_row.confidence)
                 out.append(item.model_copy(update=update, deep=True))
                 wanted = str(row.value).split()
@@ -459,7 +450,7 @@ class _Builder:
         emitted = next((m for m in loose if m.code == code), None)
         if emitted is not None:
             return emitted.model_copy(update={
-                "claim": label, "sources": _merge(emitted.sources, sources),
+                "claim": label, "sources": merge_ids(emitted.sources, sources),
                 "confidence": _weakest(emitted.confidence, confidence)}, deep=True)
         row = self.kb.code("modifier", code, self.day)
         if row is not None:
@@ -470,7 +461,7 @@ class _Builder:
             use=f"On the product line of the {label} ({_OFFICE_USE.get(code, 'per the manufacturer guide')})",
             where=where, line=host.line, claim=label,
             effective_from=row.effective_from if row else None, effective_to=row.effective_to if row else None,
-            sources=_merge(row.sources if row else [], sources),
+            sources=merge_ids(row.sources if row else [], sources),
             confidence=_weakest(row.confidence if row else None, confidence),
             description_confidence=row.description_confidence if row else None,
             decisions=list(host.decisions))
@@ -643,7 +634,7 @@ def _grouped(kind: str, facts: list[tuple[str, str, list[str]]], head: str) -> M
             lines.append(fact)
     count = f"{len(lines)} fact{'s' if len(lines) != 1 else ''}"
     return Message(kind=kind, confidence=_weakest(*(label for label, _, _ in facts)),
-                   sources=_merge(*(sources for _, _, sources in facts)), facts=lines,
+                   sources=merge_ids(*(sources for _, _, sources in facts)), facts=lines,
                    message=f"{head} ({count}): " + "; ".join(lines) + ".")
 
 

@@ -130,9 +130,9 @@ def _frames_only(exc: BaseException) -> str:
     return f"{type(exc).__name__} at {where}"
 
 
-class GuardMiddleware:
-    """Outermost: one access-log line per request, and any unhandled exception becomes a bare 500
-    (logged by type and frames only: uvicorn would otherwise print the message and the traceback)."""
+class _HttpMiddleware:
+    """An ASGI middleware that acts on HTTP requests only (:meth:`http`); anything else (lifespan,
+    websockets) goes straight to the app."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -141,6 +141,17 @@ class GuardMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.http(scope, receive, send)
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class GuardMiddleware(_HttpMiddleware):
+    """Outermost: one access-log line per request, and any unhandled exception becomes a bare 500
+    (logged by type and frames only: uvicorn would otherwise print the message and the traceback)."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         status = 0
 
@@ -169,17 +180,11 @@ class GuardMiddleware:
             )
 
 
-class SecurityHeadersMiddleware:
+class SecurityHeadersMiddleware(_HttpMiddleware):
     """Headers on every response: no sniffing, no framing, no referrer, a same-origin CSP, and
     no caching of API answers (they are about claims)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         no_store = not str(scope.get("path", "")).startswith("/static/")
 
         async def send_with_headers(message: Message) -> None:
@@ -267,7 +272,7 @@ class HeaderLimitMiddleware:
         await self.app(scope, receive, send)
 
 
-class BodyLimitMiddleware:
+class BodyLimitMiddleware(_HttpMiddleware):
     """Refuse bodies over ``max_body`` bytes with 413: at once when Content-Length says so, and
     while streaming otherwise (chunked uploads, or a Content-Length that lies). The body is
     buffered here, up to the limit, and replayed to the app, so no route ever sees more. A body
@@ -275,14 +280,11 @@ class BodyLimitMiddleware:
     client that trickles its body cannot hold the connection and its buffer for ever)."""
 
     def __init__(self, app: ASGIApp, max_body: int, body_timeout: float = 30.0) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_body = max_body
         self.body_timeout = body_timeout
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         too_large = f"request body over the limit of {self.max_body} bytes"
         for name, value in scope.get("headers", []):
             if name.lower() == b"content-length":

@@ -1113,15 +1113,22 @@ def read_stream(
     Blocks are cut at the start of an HL 20/22 (or ISA) segment, so every claim and its subscriber
     loop are in the same block; the scanner carries the envelope state across blocks."""
     scanner = _Scanner(file, prefilter, skipped)
+    yield from _scan_blocks(scanner, stream.read, block_size, 0, True)
+
+
+def _scan_blocks(
+    scanner: _Scanner, read_block: Callable[[int], bytes], block_size: int, base: int, first: bool,
+) -> Iterator[Item]:
+    """Feed `scanner` block by block from `read_block(size)` (empty at the end), each block cut at
+    the last claim boundary; `base` is the offset of the first byte read, `first` whether it is the
+    start of the file (where a UTF-8 BOM is skipped)."""
     tail = b""
-    base = 0
-    first = True
     while True:
         # a tail with no place to cut (one huge claim, an unterminated segment) doubles the next
         # read: joining and searching it costs linear time overall, not quadratic
-        block = stream.read(max(block_size, len(tail)))
+        block = read_block(max(block_size, len(tail)))
         if first and block[:3] == b"\xef\xbb\xbf":
-            block, base = block[3:], 3
+            block, base = block[3:], base + 3
         first = False
         if not block:
             yield from scanner.feed(tail, base, final=True)

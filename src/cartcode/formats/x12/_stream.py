@@ -113,32 +113,30 @@ def read_stream(
         remaining = rng.end - rng.start
         scanner.cur_seg = rng.segment
         scanner.cur_line = rng.line
-    tail = b""
     first = rng is None or rng.start == 0
-    broken: BaseException | None = None
-    while True:
-        # a tail with no place to cut doubles the next read (linear time, not quadratic)
-        step = max(block_size, len(tail))
-        want = step if remaining < 0 else min(step, remaining)
-        block, broken = _read_upto(stream, want) if want > 0 and broken is None else (b"", broken)
-        if remaining >= 0:
-            remaining -= len(block)
-        if first and block[:3] == b"\xef\xbb\xbf":
-            block, base = block[3:], base + 3
-        first = False
-        if not block:
-            yield from scanner.feed(tail, base, final=True)
-            if broken is not None:  # a damaged file (truncated gzip): its readable claims came out first
-                raise broken
-            return
-        buf = tail + block if tail else block
-        cut = x12._last_cut(buf, scanner.delims or scanner.last_delims)
-        if cut <= 0:
-            tail = buf
-            continue
-        yield from scanner.feed(buf[:cut], base, final=False)
-        base += cut
-        tail = buf[cut:]
+    reader = _RangeReader(stream, remaining)
+    yield from x12._scan_blocks(scanner, reader.read, block_size, base, first)
+    if reader.broken is not None:  # a damaged file (truncated gzip): its readable claims came out first
+        raise reader.broken
+
+
+class _RangeReader:
+    """Blocks of a stream up to `remaining` bytes (all of it if negative); a read error ends the
+    blocks (empty from then on) and is kept in `broken`, so the bytes read before it are still checked."""
+
+    def __init__(self, stream: BinaryIO, remaining: int) -> None:
+        self.stream = stream
+        self.remaining = remaining
+        self.broken: BaseException | None = None
+
+    def read(self, step: int) -> bytes:
+        want = step if self.remaining < 0 else min(step, self.remaining)
+        if want <= 0 or self.broken is not None:
+            return b""
+        block, self.broken = _read_upto(self.stream, want)
+        if self.remaining >= 0:
+            self.remaining -= len(block)
+        return block
 
 
 def _starts(buf: bytes, tag: bytes, term: bytes, lo: int, hi: int) -> Iterator[int]:
