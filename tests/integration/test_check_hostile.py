@@ -86,7 +86,7 @@ def test_fix_out_over_the_file_stdin_reads_is_refused(tmp_path: Path) -> None:
     assert src.read_bytes() == X12_MISTAKES.read_bytes()
 
 
-def test_a_planted_symlink_in_the_out_folder_is_not_followed(tmp_path: Path) -> None:
+def test_a_planted_symlink_in_the_out_folder_is_refused(tmp_path: Path) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir()
     b.mkdir()
@@ -98,12 +98,32 @@ def test_a_planted_symlink_in_the_out_folder_is_not_followed(tmp_path: Path) -> 
     victim.write_text("keep me")
     (out / "claims.json").symlink_to(victim)
     done = _run("check", str(a / "claims.json"), str(b / "other.json"), "--fix", "--out", str(out))
-    assert done.returncode in (0, 1), _err(done)
+    assert done.returncode == 2 and "symbolic link" in _err(done), _err(done)
     assert victim.read_text() == "keep me"
-    written = out / "claims.json"
-    assert not written.is_symlink() and json.loads(written.read_text())
-    for path in (written, out / "other.json"):
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600, oct(path.stat().st_mode)
+    assert (out / "claims.json").is_symlink() and not (out / "other.json").exists()  # nothing written
+
+
+def test_a_single_out_that_is_a_symlink_is_refused(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    link = tmp_path / "fixed.json"
+    link.symlink_to(victim)
+    done = _run("check", str(MISTAKES), "--fix", "--out", str(link))
+    assert done.returncode == 2 and "symbolic link" in _err(done) and "Traceback" not in _err(done)
+    assert victim.read_text() == "keep me" and link.is_symlink()
+
+
+def test_fixed_copies_in_a_folder_are_created_0600(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "claims.json").write_bytes(MISTAKES.read_bytes())
+    (b / "other.json").write_bytes(MISTAKES.read_bytes())
+    out = tmp_path / "out"
+    done = _run("check", str(a / "claims.json"), str(b / "other.json"), "--fix", "--out", str(out))
+    assert done.returncode in (0, 1), _err(done)
+    for path in (out / "claims.json", out / "other.json"):
+        assert json.loads(path.read_text()) and stat.S_IMODE(path.stat().st_mode) == 0o600
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary file left
 
 

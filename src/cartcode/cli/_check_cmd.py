@@ -110,6 +110,8 @@ def _fix_targets(files: list[Path], out: Path) -> dict[Path, Path]:
     for target in targets.values():
         if target.resolve() in inputs or (target.exists() and _identity(target) in identities):
             raise InputError("--out would overwrite an input file; choose another path", where=str(target))
+        if target.is_symlink():  # a link someone else planted: the fixed claim (PHI) would land elsewhere
+            raise InputError("--out is a symbolic link; cartcode never writes through one", where=str(target))
     return targets
 
 
