@@ -188,8 +188,9 @@ class ClaimResult:
     # inpatient claims checked with grouping on: {"drg", "title", "mdc", "version", "grouper"} (plus
     # "status" and "reason" when the claim could not be grouped); None otherwise
     grouping: dict[str, Any] | None
-    # inpatient claims checked with grouping on: the Medicare payment estimate (issue 15; the shape of
-    # recommend's `estimate`, Estimate.to_json()); None otherwise
+    # inpatient claims checked with grouping on, and outpatient / professional claims that bill the
+    # CAR-T administration code: the Medicare payment estimate (issue 15; the shape of recommend's
+    # `estimate`, Estimate.to_json()); None otherwise
     estimate: dict[str, Any] | None
     # "YYYY-MM" of the discharge / statement through / first line date (Claim.service_month): batch's
     # claims table column; not part of the JSON report
@@ -225,7 +226,7 @@ class ClaimResult:
         }
         if self.grouping is not None:  # CONTRACT: present for inpatient claims when grouping is on
             data["grouping"] = dict(self.grouping)
-        if self.estimate is not None:  # CONTRACT (issue 15): inpatient claims once grouped
+        if self.estimate is not None:  # CONTRACT (issue 15): inpatient once grouped; OPPS / PFS admin
             data["estimate"] = dict(self.estimate)
         data["findings"] = [f.to_json() for f in self.findings]
         return data

@@ -1,4 +1,5 @@
-"""batch's claims table: `estimate_total` and `estimate_complete` (inpatient claims once grouped) and
+"""batch's claims table: `estimate_total` and `estimate_complete` (inpatient claims once grouped,
+outpatient and professional claims that bill the CAR-T administration code, grouping or not) and
 `service_month` (null for claims the pre-filter cleared); the columns survive the part files, the
 Spark round trip (Columns.set_claims_lists) and the way back to check's results."""
 
@@ -45,8 +46,10 @@ def test_estimate_and_month_columns(tmp_path: Path) -> None:
     rows = {r["claim_id"]: r for r in _claims(tmp_path / "out")}
     assert (rows["FULL"]["estimate_total"], rows["FULL"]["estimate_complete"]) == (FY2026_NATIONAL, False)
     assert (rows["TRIAL"]["estimate_total"], rows["TRIAL"]["estimate_complete"]) == (None, False)
-    for other in ("OP1", "PR1"):
-        assert rows[other]["estimate_total"] is None and rows[other]["estimate_complete"] is None
+    # OPPS CY2025: the APC 5694 rate is not in the KB, no total; PFS CY2025: no 38228 RVUs, so no total
+    # either (the bundled $0.00 parts alone are no payment figure)
+    assert (rows["OP1"]["estimate_total"], rows["OP1"]["estimate_complete"]) == (None, False)
+    assert (rows["PR1"]["estimate_total"], rows["PR1"]["estimate_complete"]) == (None, False)
     months = {k: r["service_month"] for k, r in rows.items()}
     assert months == {"FULL": "2025-12", "TRIAL": "2025-12", "OP1": "2025-06", "PR1": "2025-04"}
     csv = (tmp_path / "out" / "claims.csv").read_text().splitlines()
@@ -54,7 +57,11 @@ def test_estimate_and_month_columns(tmp_path: Path) -> None:
     assert any(line.endswith(f'"{FY2026_NATIONAL}",false,"2025-12"') for line in csv)
     run([str(src)], tmp_path / "off", progress=False, grouping=False)
     off = _claims(tmp_path / "off")
-    assert all(r["estimate_total"] is None and r["estimate_complete"] is None for r in off)
+    off_rows = {r["claim_id"]: r for r in off}
+    assert all(off_rows[k]["estimate_total"] is None and off_rows[k]["estimate_complete"] is None
+               for k in ("FULL", "TRIAL"))
+    assert [(off_rows[k]["estimate_total"], off_rows[k]["estimate_complete"]) for k in ("OP1", "PR1")] == [
+        (None, False), (None, False)]  # no grouping: the outpatient and professional estimates stay
     assert [r["service_month"] for r in off] == [r["service_month"] for r in _claims(tmp_path / "out")]
 
 

@@ -1,7 +1,7 @@
 """check's payment `estimate` per inpatient claim once grouped (issue 15, item 4): read from the
 claim (computed MS-DRG, discharge date, charges, the MS-DRG 018 adjustment facts), its components
 cite KB sources, a trial claim gets the adjustment or the stated missing rate, outpatient and
-professional claims carry none, and --no-grouping turns it off with the grouping."""
+professional claims carry no IPPS estimate, and --no-grouping turns it off with the grouping."""
 
 from __future__ import annotations
 
@@ -146,14 +146,16 @@ def test_transfers_and_payers_are_named() -> None:
     assert any("payer is commercial" in w for w in commercial["estimate"]["warnings"])
 
 
-def test_outpatient_and_professional_claims_carry_no_estimate() -> None:
+def test_outpatient_and_professional_claims_carry_no_inpatient_estimate() -> None:
+    # their OPPS / PFS estimates: tests/checker/test_estimate_outpatient_professional.py
     out = {"kind": "institutional", "type_of_bill": "131", "statement_from": "2025-06-01",
            "statement_to": "2025-06-01", "diagnoses": ["C83.30"],
            "lines": [{"revenue_code": "0874", "code": "38228", "units": 1, "charge": 10}]}
     prof = {"kind": "professional", "place_of_service": "22", "diagnoses": ["C83.30"],
             "lines": [{"code": "38228", "units": 1, "charge": 10, "date": "2025-06-01"}]}
-    for claim in report(out, prof)["claims"]:
-        assert list(claim) == ["id", "source", "status", "error", "findings"]  # as before the estimate
+    for claim, system in zip(report(out, prof)["claims"], ("OPPS", "PFS"), strict=True):
+        assert list(claim) == ["id", "source", "status", "error", "estimate", "findings"]  # no grouping
+        assert claim["estimate"]["system"] == system
 
 
 def test_no_grouping_means_no_estimate(tmp_path: Path) -> None:

@@ -53,8 +53,9 @@ CLAIMS_COLUMNS: Final[tuple[tuple[str, str, bool], ...]] = (
     ("grouper", "string", True),  # e.g. "msdrg 1.2.0"
     ("grouping_status", "string", True),  # grouped | no_version | missing_data | ungroupable | unavailable
     ("grouping_reason", "string", True),
-    # the Medicare payment estimate of inpatient claims once grouped (null for other claims, claims not
-    # grouped, and with --no-grouping): the total as a decimal string in dollars ("314231.00"; null when
+    # the Medicare payment estimate of inpatient claims once grouped (null for claims not grouped and
+    # with --no-grouping) and of outpatient / professional claims that bill the CAR-T administration
+    # code (grouping or not; null for other claims): the total as a decimal string in dollars ("314231.00"; null when
     # the estimate has no total) and whether every part is in it
     ("estimate_total", "string", True),
     ("estimate_complete", "bool", True),

@@ -58,8 +58,8 @@ from cartcode.formats.x12._stream import Range, plan_ranges
 Engine = Literal["local", "spark"]
 MANIFEST = "manifest.json"
 # bump when the part files' format changes: older parts are then redone (3: content hashes; 4: grouping columns;
-# 5: estimate and service-month columns)
-MANIFEST_VERSION = 5
+# 5: estimate and service-month columns; 6: outpatient and professional claims' estimates)
+MANIFEST_VERSION = 6
 OUTPUTS = ("findings.parquet", "findings.csv", "claims.parquet", "claims.csv", "summary.json")
 RANGE_BYTES = 128 << 20  # a plain X12 file bigger than this is cut into ranges of about this size
 MIN_SPLIT_BYTES = 16 << 20  # with --jobs N, files bigger than this are cut into at least N ranges
@@ -513,7 +513,7 @@ def check_results_fast(
 
     kb = load_kb()
     GROUPING.set(grouping)  # this generator's claims (it runs in its caller's context)
-    FULL_ESTIMATES.set(True)  # check's report carries each inpatient claim's whole estimate
+    FULL_ESTIMATES.set(True)  # check's report carries each claim's whole estimate
     if isinstance(data, Path):
         label = filename or str(data)
         chunks = check_input(data, label, sniff(data), kb, bundled_x12_pattern())

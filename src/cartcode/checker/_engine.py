@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from cartcode.checker._context import Ctx, build_finding, index_for
-from cartcode.checker._estimate import claim_estimate
+from cartcode.checker._estimate import claim_estimate, line_estimate
 from cartcode.checker._registry import RuleSpec, all_rules
 from cartcode.errors import InputError
 from cartcode.findings import ClaimResult, Finding, Fix, KbStamp, Report, Severity
@@ -92,7 +92,8 @@ def evaluate_claim(
 ) -> tuple[list[Finding], dict[str, Any] | None, dict[str, Any] | None]:
     """The findings on one claim and, for an inpatient claim with grouping on, its MS-DRG grouping
     (``GroupingResult.to_dict()``, the report's ``grouping``, computed once and shared with the rules)
-    and its payment estimate (the report's ``estimate``, see :mod:`cartcode.checker._estimate`)."""
+    and its payment estimate (the report's ``estimate``, see :mod:`cartcode.checker._estimate`; also
+    for outpatient and professional claims that bill the CAR-T administration code, grouping or not)."""
     kb = kb if kb is not None else load_kb()
     ctx = Ctx(claim, kb, index_for(kb), grouping)
     catalogue = all_rules() if rules is None else _rule_tuple(tuple(r.id for r in rules))
@@ -115,9 +116,11 @@ def evaluate_claim(
         )
     if len(findings) > 1:
         findings.sort(key=sort_key)
-    grouped = ctx.grouping if report_grouping else None
-    if grouped is None:
+    if not report_grouping:
         return findings, None, None
+    grouped = ctx.grouping
+    if grouped is None:  # not inpatient, or grouping off: outpatient / professional estimate, or none
+        return findings, None, line_estimate(ctx)
     return findings, grouped.to_dict(), claim_estimate(ctx, grouped)
 
 

@@ -79,11 +79,13 @@ def estimate_professional(
                         f"instead of ${cfv}.")
     warnings.append("Not modelled: the beneficiary's Part B deductible and 20% coinsurance, sequestration, "
                     "and the multiple procedure and other payment modifiers.")
-    if components:
+    if any(c.amount for c in components):  # bundled $0.00 parts alone are no payment figure
         estimate.total = cents(sum((c.amount for c in components), Decimal(0)))
         estimate.complete = not any("left out" in w for w in warnings)
         if not estimate.complete:
             warnings.append(f"The total {money(estimate.total)} leaves out the RVUs named above; it is not the full "
                             "payment.")
+    if estimate.total is None and components:
+        warnings.append(f"No total: the KB holds no {code} RVU for {cy}; only the bundled codes are shown.")
     estimate.sources = merge_ids(rates.sources, *(c.sources for c in components))
     return estimate

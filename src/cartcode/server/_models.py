@@ -183,7 +183,8 @@ class ClaimResult(_Open):
     error: str | None
     grouping: Grouping | None = None
     estimate: dict[str, Any] | None = Field(
-        default=None, description="Inpatient claims once grouped: the Medicare payment estimate (issue 15), "
+        default=None, description="Inpatient claims once grouped, and outpatient / professional claims that "
+        "bill the CAR-T administration code: the Medicare payment estimate (issue 15), "
         "the shape of recommend's `estimate` (check-report.schema.json).")
     findings: list[Finding]
 
