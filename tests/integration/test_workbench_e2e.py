@@ -274,9 +274,13 @@ def test_keyboard_only(browser: Browser) -> None:
     tab_to('button[type="submit"]')
     page.keyboard.press("Enter")
     expect(page.locator("#worksheet-result table.codes")).to_be_visible()
-    page.locator("#worksheet-result details.warnings > summary").focus()
+    summary = page.locator("#worksheet-result details.warnings > summary").first
+    expect(summary).to_be_visible()
+    summary.focus()
+    expect(summary).to_be_focused()
     page.keyboard.press("Enter")
-    assert page.locator("#worksheet-result details.warnings").get_attribute("open") is not None
+    # (auto-waiting: the toggle lands after the key event; a bare get_attribute raced it in one CI run)
+    expect(page.locator("#worksheet-result details.warnings").first).to_have_attribute("open", "")
 
 
 def test_workbench_with_a_token(tmp_path: Path, kb: KB, browser: Browser) -> None:
