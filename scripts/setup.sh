@@ -14,10 +14,14 @@ if [ "${1:-}" = "--test" ]; then
   WHEEL=$(ls build/wheel/cartcode-*.whl)
   .venv/bin/python -m pip install -q --force-reinstall --no-deps "$WHEEL" >/dev/null
   .venv/bin/python -m pip install -q "$WHEEL[test,spark]" >/dev/null
-  # Debian's Chromium for the browser tests (Playwright's own browser download does not work here).
-  if ! command -v chromium >/dev/null 2>&1; then
+  # Debian's Chromium for the browser tests (Playwright's own browser download does not work here)
+  # and a Java runtime for PySpark's local mode, when the machine has none.
+  PKGS=""
+  command -v chromium >/dev/null 2>&1 || PKGS="$PKGS chromium"
+  command -v java >/dev/null 2>&1 || PKGS="$PKGS openjdk-17-jre-headless"
+  if [ -n "$PKGS" ]; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq >/dev/null && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    $SUDO apt-get update -qq >/dev/null && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $PKGS >/dev/null
   fi
 else
   # compiled where there is a C compiler; a pure-Python install otherwise (same answers, slower)

@@ -86,12 +86,18 @@ def test_fix_out_over_the_file_stdin_reads_is_refused(tmp_path: Path) -> None:
     assert src.read_bytes() == X12_MISTAKES.read_bytes()
 
 
-def test_a_planted_symlink_in_the_out_folder_is_refused(tmp_path: Path) -> None:
+def _two_inputs(tmp_path: Path) -> tuple[Path, Path]:
+    """Two folders, each with a claim file (distinct names, so one --out folder takes both)."""
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir()
     b.mkdir()
     (a / "claims.json").write_bytes(MISTAKES.read_bytes())
     (b / "other.json").write_bytes(MISTAKES.read_bytes())
+    return a, b
+
+
+def test_a_planted_symlink_in_the_out_folder_is_refused(tmp_path: Path) -> None:
+    a, b = _two_inputs(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
     victim = tmp_path / "victim.txt"
@@ -114,11 +120,7 @@ def test_a_single_out_that_is_a_symlink_is_refused(tmp_path: Path) -> None:
 
 
 def test_fixed_copies_in_a_folder_are_created_0600(tmp_path: Path) -> None:
-    a, b = tmp_path / "a", tmp_path / "b"
-    a.mkdir()
-    b.mkdir()
-    (a / "claims.json").write_bytes(MISTAKES.read_bytes())
-    (b / "other.json").write_bytes(MISTAKES.read_bytes())
+    a, b = _two_inputs(tmp_path)
     out = tmp_path / "out"
     done = _run("check", str(a / "claims.json"), str(b / "other.json"), "--fix", "--out", str(out))
     assert done.returncode in (0, 1), _err(done)

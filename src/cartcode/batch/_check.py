@@ -23,12 +23,12 @@ from cartcode.batch._inputs import DEFAULT_LIMITS, InputKind, Limits, iter_lines
 from cartcode.batch._rows import Columns, finding_row
 from cartcode.checker._engine import evaluate_claim
 from cartcode.findings import ClaimResult, Finding
+from cartcode.formats._limits import empty_file
 from cartcode.formats.x12._stream import SUPPORTS_SKIPPED, Range, is_cleared, read_stream
 from cartcode.kb.loader import KB
 from cartcode.model import Claim, ClaimError, ClaimSource
 
 CHUNK: Final = 16_384
-EMPTY_FILE: Final = "the file is empty: no claims"
 
 
 def internal_error(exc: BaseException, what: str) -> str:
@@ -290,7 +290,7 @@ def check_input(
             read_all(path, limits)  # raises the InputError that names the problem
         if kind == "empty":
             if rng is None:
-                raise InputError(EMPTY_FILE, where=label)
+                raise empty_file(label)
             return
         if kind == "x12":
             with open_input(path, limits) as handle:
@@ -352,7 +352,7 @@ def _check_bytes(data: bytes, label: str, kb: KB, prefilter: re.Pattern[bytes]) 
 
     kind = sniff_bytes(data)
     if kind == "empty":
-        yield failed_columns(label, 0, f"{label}: {EMPTY_FILE}", kb.edition)
+        yield failed_columns(label, 0, str(empty_file(label)), kb.edition)
         return
     if kind == "x12":
         yield from x12_columns(io.BytesIO(data), label, kb, prefilter)

@@ -26,8 +26,6 @@ from typing import Literal
 
 from cartcode.errors import InputError
 from cartcode.formats import detect_format
-
-# re-exported: batch's modules open their inputs through here
 from cartcode.formats._gzip import (
     DEFAULT_LIMITS as DEFAULT_LIMITS,
 )
@@ -58,6 +56,9 @@ from cartcode.formats._gzip import (
 from cartcode.formats._gzip import (
     read_all as read_all,
 )
+
+# re-exported: batch's modules open their inputs through here
+from cartcode.formats._limits import is_blank
 
 InputKind = Literal["x12", "json", "jsonl", "fhir", "fhir-ndjson", "empty", "unreadable"]
 # names never treated as inputs when a folder is expanded (our own outputs, hidden files)
@@ -209,9 +210,9 @@ def sniff(path: Path) -> InputKind:
 
 def sniff_bytes(head: bytes) -> InputKind:
     """The format of an input from its first bytes (already decompressed)."""
-    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not stripped:
+    if is_blank(head):  # the readers' own test: the same files are "empty" in check and batch
         return "empty"
+    stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     fmt = detect_format(head)
     if fmt == "x12":
         return "x12"
