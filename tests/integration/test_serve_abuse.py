@@ -47,9 +47,15 @@ def test_abuse_of_a_real_server(tmp_path: Path) -> None:
         assert httpx.get(f"{srv.url}/v1/kb", timeout=10).status_code == 401
         assert httpx.get(f"{srv.url}/v1/kb", headers=auth, timeout=10).status_code == 200
 
-        # a 100 KB header is refused (a 10 MB one was accepted)
-        huge = httpx.get(f"{srv.url}/healthz", headers={"X-Filler": "a" * 100_000}, timeout=10)
-        assert huge.status_code == 400
+        # a 100 KB header is refused (a 10 MB one was accepted): a 400, or - when the server closes
+        # while the client is still sending the rest of the header - a connection reset; either
+        # way the request is not served, and the server goes on answering
+        try:
+            refused = httpx.get(f"{srv.url}/healthz", headers={"X-Filler": "a" * 100_000}, timeout=10).status_code
+        except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError):
+            refused = 400
+        assert refused == 400
+        assert httpx.get(f"{srv.url}/healthz", timeout=10).status_code == 200
 
         # slow headers: 40 connections that trickle a header are closed after --header-timeout
         slow: list[socket.socket] = []
