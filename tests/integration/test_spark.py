@@ -74,3 +74,32 @@ def test_check_dataframe_rows_equal_batch_rows(mixed: Path, tmp_path: Path) -> N
     assert findings == pq.read_table(tmp_path / "local" / "findings.parquet").to_pylist()
     assert claims == pq.read_table(tmp_path / "local" / "claims.parquet").to_pylist()
     assert len(claims) == 2 and findings
+
+
+@pytest.mark.timeout(600)
+def test_spark_groups_inpatient_claims_and_honours_no_grouping(tmp_path: Path) -> None:
+    """Grouping on: every inpatient claim is grouped, CAR-T (CAR1) or not (HF1, HF2), as by the local
+    engine; --no-grouping reaches the workers: no grouping columns, no grouping rule (CART9xx)."""
+    from inpatient_837i import CAR_T, HEART_FAILURE, OUTPATIENT, STENT, x12
+
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "ip.x12").write_bytes(x12([CAR_T, OUTPATIENT, HEART_FAILURE, STENT]))
+    for grouping in (True, False):
+        local = batch.run([str(src)], tmp_path / f"local-{grouping}", progress=False, grouping=grouping)
+        spark = batch.run([str(src)], tmp_path / f"spark-{grouping}", engine="spark", master="local[1]",
+                          progress=False, grouping=grouping)
+        assert spark == local
+        out = tmp_path / f"spark-{grouping}"
+        for name in FINAL:
+            assert (out / name).read_bytes() == (tmp_path / f"local-{grouping}" / name).read_bytes(), name
+        claims = {r["claim_id"]: r for r in pq.read_table(out / "claims.parquet").to_pylist()}
+        findings = pq.read_table(out / "findings.parquet").to_pylist()
+        grouped = {k for k, r in claims.items() if r["drg"] is not None and r["drg_version"]}
+        if grouping:
+            assert grouped == {"CAR1", "HF1", "HF2"}
+            assert (claims["CAR1"]["drg"], claims["HF1"]["drg"], claims["HF2"]["drg"]) == ("018", "293", "322")
+        else:
+            assert grouped == set() and all(r["grouping_status"] is None for r in claims.values())
+            assert not [f for f in findings if f["rule"].startswith("CART90")]
+            assert claims["CAR1"]["finding_count"] == len([f for f in findings if f["claim_id"] == "CAR1"])

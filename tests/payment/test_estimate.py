@@ -174,3 +174,33 @@ def test_json_shape() -> None:
     assert data["total"] == "314231.00" and data["currency"] == "USD"
     assert {"name", "amount", "formula", "sources"} <= set(data["components"][0])
     assert {"name", "value", "origin"} <= set(data["inputs"][0])
+
+
+def test_cached_estimates_equal_fresh_ones_on_random_discharges() -> None:
+    """estimate_inpatient reuses one computation per fiscal year's table and arguments (the discharge
+    date and the charges only change its inputs): on random discharges its answers equal the full
+    computation's, field by field, in any order of calls."""
+    import random
+
+    from cartcode.payment import _ipps
+
+    kb = load_kb()
+    rng = random.Random(5)
+    start = dt.date(2020, 10, 1)
+    for _ in range(400):
+        day = start + dt.timedelta(days=rng.randrange(365 * 7))
+        kwargs = {
+            "charges": rng.choice([None, rng.randrange(1, 2_000_000), Decimal(rng.randrange(100, 10**8)) / 100, 0.5]),
+            "adjustment": rng.random() < 0.3,
+            "adjustment_reason": rng.choice([None, "Z00.6 on the claim"]),
+            "product": rng.choice([None, "tecartus", "carvykti", "yescarta"]),
+            "transfer": rng.random() < 0.2,
+            "payer": rng.choice(["medicare", "medicaid", "commercial"]),
+            "wage_index": rng.choice([None, Decimal("0.9"), 1.1]),
+            "capital_ccr": rng.choice([None, Decimal("0.05")]),
+        }
+        drg = rng.choice(["018", "018", "871", None])
+        cached = estimate_inpatient(drg, day, kb=kb, **kwargs)  # type: ignore[arg-type]
+        fresh = _ipps._compute(drg, day, kb=kb, **kwargs)  # type: ignore[arg-type]
+        assert cached.to_json() == fresh.to_json(), (drg, day, kwargs)
+    assert 0 < len(_ipps._CACHE) <= _ipps._CACHE_SIZE

@@ -47,11 +47,31 @@ FULL_ESTIMATES: Final[contextvars.ContextVar[bool]] = contextvars.ContextVar("ca
                                                                             default=False)
 
 
+def x12_prefilter(grouping: bool) -> re.Pattern[bytes]:
+    """The X12 pre-filter for a run with MS-DRG grouping on or off. With grouping on, the variant that
+    also reads every inpatient claim in full (its CLM05, see cartcode.formats.x12._prefilter), so a
+    claim that mentions nothing CAR-T is still grouped, edited by the MCE and estimated as `check`
+    does; with grouping off, the CAR-T pre-filter alone."""
+    from cartcode.formats.x12._prefilter import bundled_x12_pattern
+
+    return bundled_x12_pattern(inpatient=grouping)
+
+
+def with_grouping(chunks: Iterator[Columns], grouping: bool) -> Iterator[Columns]:
+    """`chunks`, each produced with GROUPING set to `grouping` in a context of their own (the caller's
+    context is left as it is, whoever consumes the chunks and wherever they stop)."""
+    ctx = contextvars.copy_context()
+    ctx.run(GROUPING.set, grouping)
+    while (cols := ctx.run(next, chunks, None)) is not None:
+        yield cols
+
+
 def check_claim(claim: Claim, kb: KB) -> tuple[list[Finding], dict[str, Any] | None, dict[str, Any] | None]:
     """The findings, the MS-DRG grouping and the payment estimate of one claim (grouping on or off as
     the run says: GROUPING; the estimate whole or as its table columns: FULL_ESTIMATES)."""
-    findings, grouping, estimate = evaluate_claim(claim, kb, grouping=GROUPING.get())
-    if estimate is not None and not FULL_ESTIMATES.get():
+    full = FULL_ESTIMATES.get()
+    findings, grouping, estimate = evaluate_claim(claim, kb, grouping=GROUPING.get(), estimate_parts=full)
+    if estimate is not None and not full:
         estimate = {"total": estimate["total"], "complete": estimate["complete"]}
     return findings, grouping, estimate
 

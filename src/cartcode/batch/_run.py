@@ -211,18 +211,18 @@ def write_part(parts: Path, unit: Unit, chunks: Iterable[Columns]) -> dict[str, 
 
 def process_unit(unit: Unit, out: Path, limits: Limits = DEFAULT_LIMITS, grouping: bool = True) -> dict[str, Any]:
     """Check one unit and write its part files (atomically). Runs in a worker process.
-    `grouping=False` (batch --no-grouping): no MS-DRG grouping of inpatient claims.
+    `grouping=False` (batch --no-grouping): no MS-DRG grouping of inpatient claims (and the X12
+    pre-filter clears the inpatient claims that mention nothing CAR-T, as it does every other).
 
     Never raises for what is in the input: check_input turns any failure into a failed row."""
-    from cartcode.batch._check import GROUPING, check_input, failed_columns
-    from cartcode.formats.x12._prefilter import bundled_x12_pattern
+    from cartcode.batch._check import GROUPING, check_input, failed_columns, x12_prefilter
     from cartcode.kb.loader import load_kb
 
     kb = load_kb()
     if unit.input.problem is not None:
         label = unit.input.label
         return write_part(out / "parts", unit, [failed_columns(label, 0, f"{label}: {unit.input.problem}", kb.edition)])
-    pattern = bundled_x12_pattern()  # only X12 inputs use the pre-filter
+    pattern = x12_prefilter(grouping)  # only X12 inputs use the pre-filter
     chunks = check_input(unit.input.path, unit.input.label, unit.kind, kb, pattern, rng=unit.rng, limits=limits)
     token = GROUPING.set(grouping)
     try:
@@ -381,7 +381,8 @@ def run(
         from cartcode.batch.spark import run_batch
 
         # the spark engine reads every file it gets: refused ones (FIFOs, dangling links) are left out
-        return run_batch([f for f in files if f.problem is None], out, master=master, kb_stamp=kb.stamp())
+        return run_batch([f for f in files if f.problem is None], out, master=master, kb_stamp=kb.stamp(),
+                         grouping=grouping)
     units = plan(files, jobs)
     # parts made with grouping off are not reused by a run with it on (and the other way round)
     manifest = _load_manifest(out, kb.edition if grouping else f"{kb.edition} (no grouping)")
@@ -491,13 +492,13 @@ class _progress:
 
 
 def iter_columns(path: Path, label: str | None = None) -> Iterator[Columns]:
-    """Output columns for one file through the batch fast path (used by `check` on big files)."""
-    from cartcode.batch._check import check_input
-    from cartcode.formats.x12._prefilter import bundled_x12_pattern
+    """Output columns for one file through the batch fast path, with MS-DRG grouping on or off as
+    the caller's GROUPING says."""
+    from cartcode.batch._check import GROUPING, check_input, x12_prefilter
     from cartcode.kb.loader import load_kb
 
     kind = sniff(path)
-    yield from check_input(path, label or str(path), kind, load_kb(), bundled_x12_pattern())
+    yield from check_input(path, label or str(path), kind, load_kb(), x12_prefilter(GROUPING.get()))
 
 
 def check_results_fast(
@@ -506,19 +507,20 @@ def check_results_fast(
     """Every claim's result, in input order, through the batch fast path: the entry point for
     `cartcode check` on big inputs. Same results as :func:`cartcode.checker._engine.check_results` with
     the CAR-T pre-filter (claims that mention nothing CAR-T are checked with no findings,
-    without building their model); X12 is streamed from a path in constant memory."""
-    from cartcode.batch._check import FULL_ESTIMATES, GROUPING, check_bytes, check_input
-    from cartcode.formats.x12._prefilter import bundled_x12_pattern
+    without building their model, except inpatient claims with grouping on: those are read in full
+    and grouped); X12 is streamed from a path in constant memory."""
+    from cartcode.batch._check import FULL_ESTIMATES, GROUPING, check_bytes, check_input, x12_prefilter
     from cartcode.kb.loader import load_kb
 
     kb = load_kb()
     GROUPING.set(grouping)  # this generator's claims (it runs in its caller's context)
     FULL_ESTIMATES.set(True)  # check's report carries each claim's whole estimate
+    pattern = x12_prefilter(grouping)  # with grouping on, every inpatient claim is read in full
     if isinstance(data, Path):
         label = filename or str(data)
-        chunks = check_input(data, label, sniff(data), kb, bundled_x12_pattern())
+        chunks = check_input(data, label, sniff(data), kb, pattern)
     else:
         label = filename or "<input>"
-        chunks = check_bytes(data, label, kb, bundled_x12_pattern())
+        chunks = check_bytes(data, label, kb, pattern)
     for cols in chunks:
         yield from cols.results()

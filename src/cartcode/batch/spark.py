@@ -14,11 +14,14 @@ segment ordinal and line of the piece's first byte; :func:`file_rows` fills them
 Each partition is checked by :mod:`cartcode.batch._check` inside ``mapInArrow`` (the KB and the
 pre-filter are loaded once per Python worker), so the findings rows are the same as
 ``cartcode batch`` writes. ``cartcode batch --engine spark [--master URL]`` runs the whole batch
-this way and writes the same files as the local engine.
+this way and writes the same files as the local engine. ``grouping=False`` (``--no-grouping``)
+checks without MS-DRG grouping, as the local engine does: empty grouping columns, grouping rules
+silent; with grouping on, every inpatient claim is read in full and grouped.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -42,14 +45,21 @@ _WIDE = pa.schema(
 )
 
 
-def _columns_for_row(row: dict[str, Any]) -> Iterator[Columns]:
-    from cartcode.batch._check import check_bytes, x12_columns
+def _columns_for_row(row: dict[str, Any], grouping: bool = True) -> Iterator[Columns]:
+    """One input row's columns, checked with MS-DRG grouping on or off (GROUPING, set for them alone)."""
+    from cartcode.batch._check import with_grouping
+
+    yield from with_grouping(_row_columns(row, grouping), grouping)
+
+
+def _row_columns(row: dict[str, Any], grouping: bool) -> Iterator[Columns]:
+    from cartcode.batch._check import check_bytes, x12_columns, x12_prefilter
     from cartcode.batch._inputs import sniff_bytes
-    from cartcode.formats.x12._prefilter import bundled_x12_pattern
     from cartcode.formats.x12._stream import Range
     from cartcode.kb.loader import load_kb
 
     kb = load_kb()
+    pattern = x12_prefilter(grouping)  # grouping on: every inpatient claim is read in full
     content = row["content"]
     data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
     label = str(row["file"])
@@ -58,10 +68,9 @@ def _columns_for_row(row: dict[str, Any]) -> Iterator[Columns]:
     if segment is not None and sniff_bytes(data[:65536]) == "x12":
         start = int(row.get("offset_base") or 0)
         rng = Range(start, start + len(data), int(segment), int(row.get("line_base") or 1))
-        pattern = bundled_x12_pattern()
         yield from x12_columns(io.BytesIO(data), label, kb, pattern, rng=rng, index_base=index_base)
         return
-    for cols in check_bytes(data, label, kb, bundled_x12_pattern()):
+    for cols in check_bytes(data, label, kb, pattern):
         if index_base:
             cols.index = [i + index_base for i in cols.index]
             for f in cols.findings:
@@ -84,14 +93,15 @@ def _wide(rows: pa.Table, name: str, row: int) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, schema=_WIDE)
 
 
-def check_arrow_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    """The mapInArrow function: input rows in, both tables' rows out (see ``_WIDE``)."""
+def check_arrow_batches(batches: Iterator[pa.RecordBatch], grouping: bool = True) -> Iterator[pa.RecordBatch]:
+    """The mapInArrow function: input rows in, both tables' rows out (see ``_WIDE``); with
+    `grouping` off, no MS-DRG grouping (bind it with functools.partial, as check_dataframe does)."""
     for batch in batches:
         names = batch.schema.names
         rows = batch.to_pylist()
         for position, row in enumerate(rows):
             ordinal = int(row["row"]) if "row" in names and row["row"] is not None else position
-            for cols in _columns_for_row(row):
+            for cols in _columns_for_row(row, grouping):
                 yield _wide(table(cols.claims_lists(), CLAIMS_SCHEMA), "claims", ordinal)
                 if cols.findings:
                     yield _wide(table(cols.findings_lists(), FINDINGS_SCHEMA), "findings", ordinal)
@@ -103,11 +113,12 @@ def _spark_schema(schema: pa.Schema) -> Any:
     return from_arrow_schema(schema)
 
 
-def check_dataframe(df: Any, table: Table = "findings") -> Any:
-    """The findings (or claims) of every row of `df` as a DataFrame with batch's columns."""
+def check_dataframe(df: Any, table: Table = "findings", *, grouping: bool = True) -> Any:
+    """The findings (or claims) of every row of `df` as a DataFrame with batch's columns;
+    `grouping=False` as ``batch --no-grouping``."""
     from pyspark.sql import functions as F
 
-    wide = df.mapInArrow(check_arrow_batches, _spark_schema(_WIDE))
+    wide = df.mapInArrow(functools.partial(check_arrow_batches, grouping=grouping), _spark_schema(_WIDE))
     schema = FINDINGS_SCHEMA if table == "findings" else CLAIMS_SCHEMA
     return wide.where(F.col("table") == table).select(*schema.names)
 
@@ -136,9 +147,11 @@ def file_rows(files: Sequence[InputFile]) -> list[dict[str, Any]]:
     return rows
 
 
-def run_batch(files: Sequence[InputFile], out: Path, *, master: str | None, kb_stamp: dict[str, str]) -> dict[str, Any]:
+def run_batch(files: Sequence[InputFile], out: Path, *, master: str | None, kb_stamp: dict[str, str],
+              grouping: bool = True) -> dict[str, Any]:
     """`cartcode batch --engine spark`: the rows go through Spark; the results are written with
-    batch's own part files and merge, so the final files equal the local engine's."""
+    batch's own part files and merge, so the final files equal the local engine's (grouping on or
+    off alike: `grouping` goes to every worker with the function it runs)."""
     import os
     import sys
 
@@ -167,7 +180,8 @@ def run_batch(files: Sequence[InputFile], out: Path, *, master: str | None, kb_s
         )
         n_parts = max(1, min(len(rows), spark.sparkContext.defaultParallelism * 4))
         df = spark.createDataFrame(table).repartition(n_parts)
-        wide = df.mapInArrow(check_arrow_batches, _spark_schema(_WIDE)).toArrow()
+        check = functools.partial(check_arrow_batches, grouping=grouping)
+        wide = df.mapInArrow(check, _spark_schema(_WIDE)).toArrow()
     finally:
         spark.stop()
     units: list[Unit] = []

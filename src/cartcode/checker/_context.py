@@ -329,7 +329,8 @@ class Ctx:
         if not self._grouping_done:
             self._grouping_done = True
             if self.grouping_on:
-                self._grouping = group(self.grouping_view.input)
+                view = self.grouping_view
+                self._grouping = group(view.input, view.prepared)
         return self._grouping
 
     @property
@@ -337,7 +338,8 @@ class Ctx:
         """The Medicare Code Editor's edits of this inpatient claim (None for other claims or with
         grouping off), computed once."""
         if self._mce is None and self.grouping_on:
-            self._mce = mce_check(self.grouping_view.input)
+            view = self.grouping_view
+            self._mce = mce_check(view.input, view.prepared)
         return self._mce
 
     # -- products ----------------------------------------------------------------------------

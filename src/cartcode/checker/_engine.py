@@ -89,11 +89,14 @@ def evaluate_claim(
     *,
     grouping: bool = True,
     report_grouping: bool = True,
+    estimate_parts: bool = True,
 ) -> tuple[list[Finding], dict[str, Any] | None, dict[str, Any] | None]:
     """The findings on one claim and, for an inpatient claim with grouping on, its MS-DRG grouping
     (``GroupingResult.to_dict()``, the report's ``grouping``, computed once and shared with the rules)
     and its payment estimate (the report's ``estimate``, see :mod:`cartcode.checker._estimate`; also
-    for outpatient and professional claims that bill the CAR-T administration code, grouping or not)."""
+    for outpatient and professional claims that bill the CAR-T administration code, grouping or not).
+    `estimate_parts=False`: an inpatient estimate holds only its ``total`` and ``complete`` (the batch
+    claims table's columns), which spares building its parts."""
     kb = kb if kb is not None else load_kb()
     ctx = Ctx(claim, kb, index_for(kb), grouping)
     catalogue = all_rules() if rules is None else _rule_tuple(tuple(r.id for r in rules))
@@ -121,7 +124,7 @@ def evaluate_claim(
     grouped = ctx.grouping
     if grouped is None:  # not inpatient, or grouping off: outpatient / professional estimate, or none
         return findings, None, line_estimate(ctx)
-    return findings, grouped.to_dict(), claim_estimate(ctx, grouped)
+    return findings, grouped.to_dict(), claim_estimate(ctx, grouped, parts=estimate_parts)
 
 
 def result_of(

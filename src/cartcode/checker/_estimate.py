@@ -27,6 +27,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
+from cartcode.payment._model import cents
+
 if TYPE_CHECKING:  # pragma: no cover
     from cartcode.checker._context import Ctx
     from cartcode.grouping import GroupingResult
@@ -62,9 +64,10 @@ def claim_charges(ctx: Ctx) -> tuple[Decimal | None, str | None]:
     return None, None
 
 
-def claim_estimate(ctx: Ctx, grouping: GroupingResult) -> dict[str, Any] | None:
+def claim_estimate(ctx: Ctx, grouping: GroupingResult, *, parts: bool = True) -> dict[str, Any] | None:
     """The report's ``estimate`` of an inpatient claim (Estimate.to_json(), the shape of recommend's);
-    None when the claim could not be grouped (its ``grouping`` says why: no MS-DRG, no estimate)."""
+    None when the claim could not be grouped (its ``grouping`` says why: no MS-DRG, no estimate).
+    `parts=False`: only its ``total`` and ``complete`` (what the batch claims table shows)."""
     from cartcode.payment import estimate_inpatient
 
     claim = ctx.claim
@@ -79,8 +82,10 @@ def claim_estimate(ctx: Ctx, grouping: GroupingResult) -> dict[str, Any] | None:
     est = estimate_inpatient(
         grouping.drg, day, charges=charges, adjustment=bool(reasons),
         adjustment_reason="; ".join(reasons) if reasons else None, product=products[0] if products else None,
-        transfer=status in ACUTE_TRANSFER, payer=payer, kb=ctx.kb,
+        transfer=status in ACUTE_TRANSFER, payer=payer, kb=ctx.kb, parts=parts,
     )
+    if not parts:
+        return {"total": str(cents(est.total)) if est.total is not None else None, "complete": est.complete}
     for item in est.inputs:
         if item.name == "covered charges" and charges_from is not None:
             item.note = charges_from

@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Container
 
 from cartcode.grouping import Diagnosis as GroupingDiagnosis
-from cartcode.grouping import GroupingInput
+from cartcode.grouping import GroupingInput, prepare
 from cartcode.model import Claim, Coded, Location
 
 
@@ -32,7 +32,7 @@ def age_on(born: dt.date | None, day: dt.date | None) -> int | None:
 class ClaimGrouping:
     """The grouper's input for one claim and where each of its codes came from."""
 
-    __slots__ = ("codes", "input")
+    __slots__ = ("codes", "input", "prepared")
 
     def __init__(self, claim: Claim) -> None:
         principal: Coded | None = None
@@ -66,6 +66,7 @@ class ClaimGrouping:
             admission_date=admitted,
             age=age_on(claim.birth_date, admitted),
         )
+        self.prepared = prepare(self.input)  # once for the grouper and the MCE
 
     def coded(self, location: str | None) -> Coded | None:
         """The claim's code behind an MCE location ("principal_dx", "other_dx[2]", "procedures[0]")."""

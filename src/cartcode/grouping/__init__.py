@@ -3,6 +3,7 @@
 Public surface::
 
     group(inp: GroupingInput) -> GroupingResult          # the MS-DRG, or why not (never raises)
+    prepare(inp) -> prepared                             # checked and normalised once, for group and mce_check
     mce_edits(inp: GroupingInput) -> list[MceEdit]       # MCE edits, each with its code when attributable
     mce_check(inp: GroupingInput) -> MceReport           # the same with a status/reason when the MCE can't run
     version_for(day) -> DefinitionsVersion | None        # the definitions version in force on a discharge date
@@ -21,7 +22,15 @@ from cartcode.grouping._model import (
     MceReport,
     MceStatus,
 )
-from cartcode.grouping._msdrg import carried_versions, group, grouper_label, mce_check, mce_edits, version_for
+from cartcode.grouping._msdrg import (
+    carried_versions,
+    group,
+    grouper_label,
+    mce_check,
+    mce_edits,
+    prepare,
+    version_for,
+)
 from cartcode.grouping._versions import DefinitionsVersion
 
 __all__ = [
@@ -38,5 +47,6 @@ __all__ = [
     "grouper_label",
     "mce_check",
     "mce_edits",
+    "prepare",
     "version_for",
 ]

@@ -168,7 +168,7 @@ def _probe(engines: _Engines, version: int, codes: list[str]) -> int:
         "sdx": [],
         "procedures": [{"code": c} for c in codes],
     }
-    out = engines.grouper.group(claim)  # type: ignore[arg-type]
+    out = engines.grouper.group(claim)
     drg = out.get("final_drg")
     return int(drg) if drg is not None else 0
 
@@ -221,7 +221,7 @@ def _valid(engines: _Engines, code: str, day: dt.date) -> bool:
         "sdx": [],
         "procedures": [{"code": code}],
     }
-    out = engines.mce.edit(claim)  # type: ignore[arg-type]
+    out = engines.mce.edit(claim)
     return not any(item["name"] == "INVALID_CODE" for item in out.get("edits") or ())
 
 
@@ -233,7 +233,7 @@ def _mce_end(engines: _Engines) -> dt.date:
         "discharge_status": 1,
         "pdx": {"code": _PROBE_PDX},
     }
-    text = str(engines.mce.edit(claim)["version"])  # type: ignore[arg-type]
+    text = str(engines.mce.edit(claim)["version"])
     return dt.date(int(text[:4]), int(text[4:6]), int(text[6:8]))
 
 

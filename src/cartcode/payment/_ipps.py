@@ -8,10 +8,11 @@ import datetime as dt
 from decimal import Decimal
 
 from cartcode.kb.loader import KB, load_kb
-from cartcode.kb.schema import merge_ids
+from cartcode.kb.schema import RateTable, merge_ids
 from cartcode.payment._common import (
     PAYER_WARNINGS,
     given_or_default,
+    number,
     rate_label,
     rate_sources,
     shown,
@@ -24,6 +25,16 @@ ONE = Decimal(1)
 
 def _fiscal_year(day: dt.date) -> int:
     return day.year + 1 if day.month >= 10 else day.year
+
+
+# Estimates of the same year's table with the same arguments but the discharge date and the charges.
+# Without the hospital's operating cost-to-charge ratio no outlier is computed: the discharge date then
+# only picks the rate table (and names the fiscal year) and the charges are only an input shown, so one
+# computation serves every discharge of the year (a batch of a million claims has a handful of keys).
+# tests/payment/test_estimate.py compares cached answers with fresh ones on random discharges.
+_Key = tuple[object, ...]
+_CACHE: dict[_Key, tuple[RateTable, Estimate]] = {}
+_CACHE_SIZE = 512
 
 
 def estimate_inpatient(
@@ -43,6 +54,7 @@ def estimate_inpatient(
     transfer: bool = False,
     payer: str = "medicare",
     kb: KB | None = None,
+    parts: bool = True,
 ) -> Estimate:
     """The Medicare IPPS payment of one inpatient discharge, explained part by part.
 
@@ -52,7 +64,72 @@ def estimate_inpatient(
     decide it). `charges` are the claim's total covered charges; `operating_ccr` / `capital_ccr`
     the hospital's cost-to-charge ratios; `ime` and `dsh` the hospital's operating adjustment
     factors (e.g. 0.0512); `uncompensated_care` the per-discharge amount in dollars. Without the
-    hospital's values the estimate is the national one and says so."""
+    hospital's values the estimate is the national one and says so.
+
+    `parts=False` is for callers that show only the total and whether it is complete (the batch
+    claims table): the estimate may then come without its components, inputs, warnings and sources."""
+    kb = kb if kb is not None else load_kb()
+    table = kb.rate_table("IPPS", discharge_date)
+    if table is None or operating_ccr is not None:
+        return _compute(drg, discharge_date, charges=charges, adjustment=adjustment,
+                        adjustment_reason=adjustment_reason, product=product, wage_index=wage_index,
+                        operating_ccr=operating_ccr, capital_ccr=capital_ccr, ime=ime, dsh=dsh,
+                        uncompensated_care=uncompensated_care, transfer=transfer, payer=payer, kb=kb)
+    key: _Key = (id(table), _fiscal_year(discharge_date), drg, charges is None, adjustment, adjustment_reason, product,
+                 wage_index, capital_ccr, ime, dsh, uncompensated_care, transfer, payer)
+    hit = _CACHE.get(key)
+    if hit is None or hit[0] is not table:  # the table is held by the entry: its id cannot be reused meanwhile
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.clear()
+        template = _compute(drg, discharge_date, charges=charges, adjustment=adjustment,
+                            adjustment_reason=adjustment_reason, product=product, wage_index=wage_index,
+                            capital_ccr=capital_ccr, ime=ime, dsh=dsh, uncompensated_care=uncompensated_care,
+                            transfer=transfer, payer=payer, kb=kb)
+        _CACHE[key] = (table, template)
+    else:
+        template = hit[1]
+    if not parts:
+        return Estimate(setting=template.setting, system=template.system, year=template.year, total=template.total,
+                        complete=template.complete, basis=template.basis, currency=template.currency)
+    return _for_discharge(template, discharge_date, charges)
+
+
+def _for_discharge(template: Estimate, discharge_date: dt.date, charges: Decimal | float | int | None) -> Estimate:
+    """A copy of a cached estimate with this discharge's date and charges as its inputs."""
+    inputs: list[Input] = []
+    for item in template.inputs:
+        value = item.value
+        if item.name == "discharge date":
+            value = discharge_date.isoformat()
+        elif item.name == "covered charges" and charges is not None:
+            value = shown(number(charges))
+        inputs.append(Input(item.name, value, item.origin, item.note))
+    return Estimate(setting=template.setting, system=template.system, year=template.year, total=template.total,
+                    complete=template.complete, basis=template.basis, currency=template.currency,
+                    components=[Component(c.name, c.amount, c.formula, list(c.sources), c.confidence)
+                                for c in template.components],
+                    inputs=inputs, warnings=list(template.warnings), sources=list(template.sources))
+
+
+def _compute(
+    drg: str | None,
+    discharge_date: dt.date,
+    *,
+    charges: Decimal | float | int | None = None,
+    adjustment: bool = False,
+    adjustment_reason: str | None = None,
+    product: str | None = None,
+    wage_index: Decimal | float | int | None = None,
+    operating_ccr: Decimal | float | int | None = None,
+    capital_ccr: Decimal | float | int | None = None,
+    ime: Decimal | float | int | None = None,
+    dsh: Decimal | float | int | None = None,
+    uncompensated_care: Decimal | float | int | None = None,
+    transfer: bool = False,
+    payer: str = "medicare",
+    kb: KB | None = None,
+) -> Estimate:
+    """The estimate itself, computed from the rate table (see estimate_inpatient)."""
     kb = kb if kb is not None else load_kb()
     rates = Rates(kb, "IPPS", discharge_date)
     fy = f"FY{_fiscal_year(discharge_date)}"

@@ -32,7 +32,7 @@ from cartcode.findings import Fix
 from cartcode.formats._gzip import open_input
 from cartcode.formats._limits import current
 from cartcode.formats.x12._claim import ClaimReadError, Context, Segment, build_claim, where
-from cartcode.formats.x12._prefilter import match_starts
+from cartcode.formats.x12._prefilter import match_starts, professional_pattern
 from cartcode.formats.x12._tokenizer import (
     Delimiters,
     Isa,
@@ -285,6 +285,7 @@ class _Scanner:
     ctx_cache: tuple[int, str | None, Location | None] | None = None
     isa_end: int = 0  # buffer offset just past the current ISA
     hits: list[int] | None = None  # offsets of the prefilter's matches in the buffer (computed once)
+    hits_of: re.Pattern[bytes] | None = None  # the pattern `hits` came from (see buffer_hits)
     hit_i: int = 0
     clm_form: bytes | None = None  # what precedes "CLM*" after the terminator in this file
     scanned_upto: int = 0  # buffer offset up to which segment identifiers were checked (or skipped)
@@ -378,6 +379,7 @@ class _Scanner:
             self.st.pos = 0  # the transaction began in an earlier block
         self.scanned_upto = 0
         self.hits = None
+        self.hits_of = None
         self.hit_i = 0
         n = len(buf)
         # a block that continues an interchange starts at a segment: a virtual terminator at -1
@@ -780,9 +782,7 @@ class _Scanner:
                 return self.minimal(raw_id, kind)
         elif prefilter is not None:
             # the buffer's prefilter hits (one regex pass per buffer, in C) against this claim's span
-            hits = self.hits
-            if hits is None:
-                hits = self.hits = match_starts(prefilter, buf)
+            hits = self.buffer_hits(buf, prefilter, kind)
             i = self.hit_i
             while i < len(hits) and hits[i] < start:
                 i += 1
@@ -807,6 +807,20 @@ class _Scanner:
         self.scanned_upto = end
         return item
 
+    def buffer_hits(self, buf: bytes, prefilter: re.Pattern[bytes], kind: ClaimKind) -> list[int]:
+        """The offsets of the pre-filter's matches in this buffer, for a claim of `kind`: one regex
+        pass per buffer. A professional claim never matches the inpatient branch of the pattern
+        (_prefilter.professional_pattern), so 837P transactions are scanned without it; should the
+        kind change within a buffer, the hits are recomputed (`hit_i` starts over: claims only
+        move forward, so the claim's own hits are found again)."""
+        pattern = prefilter if kind == "institutional" else professional_pattern(prefilter)
+        hits = self.hits
+        if hits is None or self.hits_of is not pattern:
+            hits = self.hits = match_starts(pattern, buf)
+            self.hits_of = pattern
+            self.hit_i = 0
+        return hits
+
     def skip_run(self, buf: bytes, c: int, cur: _Cursor) -> None:
         """With a regex prefilter and a `skipped` callback: the claims from `c` on that the
         prefilter clears are reported in one go (their CLM01s by one findall, in C) and the CLM
@@ -817,9 +831,7 @@ class _Scanner:
         assert self.prefilter is not None and self.skipped is not None and self.pats is not None
         assert self.delims is not None and self.st is not None and self.st.kind is not None
         d = self.delims
-        hits = self.hits
-        if hits is None:
-            hits = self.hits = match_starts(self.prefilter, buf)
+        hits = self.buffer_hits(buf, self.prefilter, self.st.kind)
         i = self.hit_i
         while i < len(hits) and hits[i] < c:
             i += 1
