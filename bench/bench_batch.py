@@ -19,8 +19,15 @@ mixed-batch rates are the best of 3 interleaved runs each):
   the checking process's VmHWM and its merge process's peak (the two run one after the other);
   the file is generated in a temporary folder and deleted afterwards.
 
+* inpatient: synthetic CAR-T 837I stays (bench/synth837i.py), small and large claims, every claim
+  grouped (MS-DRG + MCE through msdrg) and payment-estimated, then with --no-grouping, then msdrg's
+  own group + MCE calls alone on the same claims (the cost of grouping before any of ours);
+* the mixed batch with --no-grouping, interleaved with the default: the batch as it ran before MS-DRG
+  grouping (issue 11: the default stays within 10% of it).
+
 Floors (issue 5): ours >= 200x pyx12 and >= 40% of the raw floor on the mixed batch; >= 20,000
-claims/s all-CAR-T; peak RSS < 200 MB at 1,000,000 claims.
+claims/s all-CAR-T; peak RSS < 200 MB at 1,000,000 claims. Issue 11: mixed batch >= 90% of
+--no-grouping; grouped all-CAR-T inpatient >= 8,000 claims/s on one core.
 """
 
 from __future__ import annotations
@@ -49,11 +56,11 @@ def raw_floor(path: Path) -> tuple[int, float]:
     return n, time.perf_counter() - t0
 
 
-def ours(path: Path, out: Path) -> tuple[int, float]:
+def ours(path: Path, out: Path, grouping: bool = True) -> tuple[int, float]:
     from cartcode.batch._run import run
 
     t0 = time.perf_counter()
-    summary = run([str(path)], out, jobs=1, progress=False)
+    summary = run([str(path)], out, jobs=1, progress=False, grouping=grouping)
     return int(summary["claims_read"]), time.perf_counter() - t0
 
 
@@ -134,6 +141,43 @@ def cart_run(path: Path, out: Path, repeat: int, *, pure: bool, grouping: bool =
     return int(data["claims"]), float(data["seconds"])
 
 
+# msdrg alone on the same claims: the prepared grouper and MCE inputs of every claim of the file are
+# built first, then timed through msdrg's public calls only (MsdrgGrouper.group, MceEditor.edit), one
+# of each per claim: what grouping costs before any of cartcode's work (reading, rules, estimate, rows).
+_CHILD_MSDRG = """
+import json, sys, time
+from pathlib import Path
+from cartcode.checker._grouping import ClaimGrouping
+from cartcode.formats import read_claims
+from cartcode.grouping import version_for
+from cartcode.grouping._msdrg import _load
+engines = _load()
+group_in, mce_in = [], []
+for claim in read_claims(Path(sys.argv[1]).read_bytes(), "bench"):
+    view = ClaimGrouping(claim)
+    prepared, version = view.prepared, version_for(view.input.discharge_date)
+    assert not isinstance(prepared, str) and version is not None, prepared
+    group_in.append({**prepared.claim, "version": version.msdrg_code})
+    mce_in.append({**prepared.claim, "discharge_date": prepared.day})
+best = 1e9
+for _ in range(3):
+    t0 = time.perf_counter()
+    for g, m in zip(group_in, mce_in):
+        engines.grouper.group(g)
+        engines.mce.edit(m)
+    best = min(best, time.perf_counter() - t0)
+print(json.dumps({"claims": len(group_in), "seconds": best}))
+"""
+
+
+def msdrg_run(path: Path) -> tuple[int, float]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, "-c", _CHILD_MSDRG, str(path)], capture_output=True, text=True, env=env,
+                          check=True)
+    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    return int(data["claims"]), float(data["seconds"])
+
+
 def rss_run(path: Path, out: Path) -> tuple[int, float, float, float]:
     """(claims, seconds, peak RSS of the checking process, of the merge process) in MB, of
     `cartcode batch` on `path` run in a child process."""
@@ -203,10 +247,18 @@ def main() -> None:
                 n_src, t_src = n, t
         if not _build.compiled():
             n_cart, t_cart = n_src, t_src
-        # inpatient 837I, every claim grouped (MS-DRG + MCE through msdrg), and with --no-grouping
-        inpatient = synth837i.write(tmp / "inpatient.837", args.cart_claims)
-        n_ip, t_ip = cart_run(inpatient, tmp / "out-ip", 3, pure=not _build.compiled())
-        n_ipng, t_ipng = cart_run(inpatient, tmp / "out-ip-ng", 3, pure=not _build.compiled(), grouping=False)
+        # inpatient 837I, every claim grouped (MS-DRG + MCE through msdrg), and with --no-grouping; small
+        # claims (the floor's row, the size of the all-CAR-T 837P claims) and large ones; msdrg alone
+        inpatient: dict[str, tuple[int, float, int, float, int, float]] = {}
+        for size in ("small", "large"):
+            ip_file = synth837i.write(tmp / f"inpatient-{size}.837", args.cart_claims, size=size)
+            n_ip, t_ip = cart_run(ip_file, tmp / f"out-ip-{size}", 3, pure=not _build.compiled())
+            n_ipng, t_ipng = cart_run(ip_file, tmp / f"out-ip-ng-{size}", 3, pure=not _build.compiled(),
+                                      grouping=False)
+            n_ms, t_ms = msdrg_run(ip_file)
+            assert n_ip == n_ipng == n_ms == args.cart_claims, (n_ip, n_ipng, n_ms)
+            inpatient[size] = (n_ip, t_ip, n_ipng, t_ipng, n_ms, t_ms)
+            ip_file.unlink()
         # warm the caches (file pages, imports, rule indexes, pyarrow's start-up) for everyone:
         # the rates are throughput, not process start-up
         raw_floor(mixed)
@@ -217,14 +269,16 @@ def main() -> None:
 
         # best of 3, interleaved: the machine is shared, and a one-off stall in one phase would
         # skew the ratios; pyx12 (tens of seconds) runs once
-        runs_raw, runs_chk, runs_ours = [], [], []
+        runs_raw, runs_chk, runs_ours, runs_ng = [], [], [], []
         for k in range(3):
             runs_raw.append(raw_floor(mixed))
             runs_chk.append(ours_check_only(mixed))
             runs_ours.append(ours(mixed, tmp / f"out-mixed-{k}"))
+            runs_ng.append(ours(mixed, tmp / f"out-mixed-ng-{k}", grouping=False))
         n_raw, t_raw = min(runs_raw, key=lambda r: r[1])
         n_chk, t_chk = min(runs_chk, key=lambda r: r[1])
         n_ours, t_ours = min(runs_ours, key=lambda r: r[1])
+        n_ng, t_ng = min(runs_ng, key=lambda r: r[1])
         n_pyx, t_pyx = pyx12_rate(sliced)
         assert n_raw == n_ours == n_chk == args.claims, (n_raw, n_ours, n_chk)
         assert n_cart == n_src == args.cart_claims and n_pyx == args.pyx12_claims, (n_cart, n_src, n_pyx)
@@ -240,12 +294,21 @@ def main() -> None:
             ("ours: check path only (no files)", f"{r_chk:,.0f} claims/s"),
             ("ours / pyx12 (floor >= 200x)", f"{r_ours / r_pyx:,.0f}x"),
             ("ours / raw floor (floor >= 40%)", f"{100 * r_ours / r_raw:.0f}%"),
+            # --no-grouping is the batch as it was before MS-DRG grouping (issue 11: within 10% of it)
+            ("ours, --no-grouping (before MS-DRG grouping)", f"{n_ng / t_ng:,.0f} claims/s"),
+            ("ours / --no-grouping (floor >= 90%)", f"{100 * r_ours / (n_ng / t_ng):.0f}%"),
             *((f"check --format {fmt}, end to end", f"{args.claims / s:,.0f} claims/s "
                f"({100 * args.claims / s / r_raw:.0f}% of the raw floor), peak RSS {rss:.0f} MB")
               for fmt, (s, rss) in checks.items()),
             ("all-CAR-T batch (floor >= 20,000/s)", f"{r_cart:,.0f} claims/s ({n_cart:,} claims)"),
-            ("inpatient CAR-T 837I, grouped (floor >= 8,000/s)", f"{n_ip / t_ip:,.0f} claims/s ({n_ip:,} claims)"),
-            ("inpatient CAR-T 837I, --no-grouping", f"{n_ipng / t_ipng:,.0f} claims/s"),
+            *(row for size, (n_ip, t_ip, n_ipng, t_ipng, n_ms, t_ms) in inpatient.items() for row in (
+                (f"inpatient CAR-T 837I {size}, grouped" + (" (floor >= 8,000/s)" if size == "small" else ""),
+                 f"{n_ip / t_ip:,.0f} claims/s ({n_ip:,} claims, {1e6 * t_ip / n_ip:.0f} us each)"),
+                (f"inpatient CAR-T 837I {size}, --no-grouping",
+                 f"{n_ipng / t_ipng:,.0f} claims/s ({1e6 * t_ipng / n_ipng:.0f} us each)"),
+                (f"inpatient CAR-T 837I {size}, msdrg alone",
+                 f"{n_ms / t_ms:,.0f} claims/s ({1e6 * t_ms / n_ms:.0f} us each: group + MCE, no cartcode)"),
+            )),
             ("all-CAR-T batch, from source (no mypyc)", f"{n_src / t_src:,.0f} claims/s "
              f"(compiled / source: {r_cart / (n_src / t_src):.2f}x)"),
         ]

@@ -104,3 +104,4 @@ def test_check_on_the_fast_path_keeps_the_whole_estimate(tmp_path: Path) -> None
     slow = [r.to_json() for r in check_results(data, filename="stay.x12")]
     assert fast == slow and fast[0]["estimate"]["total"] == FY2026_NATIONAL
     assert fast[0]["estimate"]["components"]
+
