@@ -204,3 +204,31 @@ def test_cached_estimates_equal_fresh_ones_on_random_discharges() -> None:
         fresh = _ipps._compute(drg, day, kb=kb, **kwargs)  # type: ignore[arg-type]
         assert cached.to_json() == fresh.to_json(), (drg, day, kwargs)
     assert 0 < len(_ipps._CACHE) <= _ipps._CACHE_SIZE
+
+
+def test_remembered_outpatient_and_professional_estimates_equal_fresh_ones() -> None:
+    """estimate_outpatient / estimate_professional remember their answer per arguments (a batch's
+    claims share a few dates): the answers equal a fresh computation's on random dates, and each
+    caller gets its own copy (changing one changes no later answer)."""
+    import random
+
+    from cartcode.payment import _opps, _pfs
+
+    kb = load_kb()
+    rng = random.Random(7)
+    days = [dt.date(2023, 1, 1) + dt.timedelta(days=rng.randrange(365 * 4)) for _ in range(25)]
+    for _ in range(300):
+        day = rng.choice(days)
+        payer = rng.choice(["medicare", "medicaid", "commercial"])
+        place = rng.choice(["facility", "office"])
+        gpci = rng.choice([None, Decimal("1.05")])
+        got = estimate_professional(day, place_of_service=place, gpci=gpci, payer=payer, kb=kb)
+        assert got.to_json() == _pfs._compute(day, place, gpci, payer, kb).to_json(), (day, place, gpci, payer)
+        got.warnings.append("changed by a caller")
+        got.inputs[0].value = "changed"
+        product = rng.choice([None, "yescarta", "kymriah"])
+        wage = rng.choice([None, 0.9])
+        out = estimate_outpatient(day, product=product, wage_index=wage, payer=payer, kb=kb)
+        assert out.to_json() == _opps._compute(day, product, wage, payer, kb).to_json(), (day, product, wage, payer)
+        out.warnings.clear()
+        out.components.clear()

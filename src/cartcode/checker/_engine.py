@@ -123,7 +123,7 @@ def evaluate_claim(
         return findings, None, None
     grouped = ctx.grouping
     if grouped is None:  # not inpatient, or grouping off: outpatient / professional estimate, or none
-        return findings, None, line_estimate(ctx)
+        return findings, None, line_estimate(ctx, parts=estimate_parts)
     return findings, grouped.to_dict(), claim_estimate(ctx, grouped, parts=estimate_parts)
 
 

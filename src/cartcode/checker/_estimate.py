@@ -103,7 +103,7 @@ def _not_medicare(ctx: Ctx) -> bool:
     return payer == "other" or (payer is None and not ctx.medicare)
 
 
-def line_estimate(ctx: Ctx) -> dict[str, Any] | None:
+def line_estimate(ctx: Ctx, *, parts: bool = True) -> dict[str, Any] | None:
     """The report's ``estimate`` of an outpatient or professional claim that bills the CAR-T
     administration code (OPPS or PFS, Estimate.to_json()); None for any other claim, or when the
     administration line has no date (the rules say so)."""
@@ -134,6 +134,8 @@ def line_estimate(ctx: Ctx) -> dict[str, Any] | None:
             for item in est.inputs:
                 if item.name == "place of service":
                     item.origin, item.note = "defaulted", "the claim names no place of service: the facility rate"
+    if not parts:  # what follows changes inputs and warnings only
+        return {"total": str(cents(est.total)) if est.total is not None else None, "complete": est.complete}
     billed = admin.code
     for item in est.inputs:
         if item.name == "place of service" and pos_note is not None:

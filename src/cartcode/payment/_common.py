@@ -4,8 +4,30 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from cartcode.kb.loader import KB
 from cartcode.kb.schema import CONFIDENCE_RANK, Rate, merge_ids
-from cartcode.payment._model import Input
+from cartcode.payment._model import Estimate, Input
+
+# Outpatient and professional estimates by their arguments (the service date, place, payer...): a
+# pure function of them and the KB, and a batch's claims share a few dates. The KB is held by each
+# entry, so its id cannot be reused by another KB meanwhile. tests/payment/test_estimate.py compares
+# remembered answers with fresh ones.
+_MEMO: dict[tuple[object, ...], tuple[KB, Estimate]] = {}
+_MEMO_SIZE = 4096
+
+
+def remembered(kb: KB, key: tuple[object, ...]) -> Estimate | None:
+    """A copy of the estimate remembered for `key` with this KB, or None."""
+    hit = _MEMO.get((id(kb), *key))
+    return hit[1].copy() if hit is not None and hit[0] is kb else None
+
+
+def remember(kb: KB, key: tuple[object, ...], estimate: Estimate) -> Estimate:
+    """Remember `estimate` for `key` with this KB; returns a copy for the caller to change."""
+    if len(_MEMO) >= _MEMO_SIZE:
+        _MEMO.clear()
+    _MEMO[(id(kb), *key)] = (kb, estimate)
+    return estimate.copy()
 
 
 def weakest(*labels: str | None) -> str:

@@ -68,6 +68,15 @@ class Estimate:
     warnings: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)  # the year's rate table (rule or CMS file)
 
+    def copy(self) -> Estimate:
+        """A copy whose lists and parts can be changed without touching this one (a cached estimate)."""
+        return Estimate(setting=self.setting, system=self.system, year=self.year, total=self.total,
+                        complete=self.complete, basis=self.basis, currency=self.currency,
+                        components=[Component(c.name, c.amount, c.formula, list(c.sources), c.confidence)
+                                    for c in self.components],
+                        inputs=[Input(i.name, i.value, i.origin, i.note) for i in self.inputs],
+                        warnings=list(self.warnings), sources=list(self.sources))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "setting": self.setting, "system": self.system, "year": self.year,

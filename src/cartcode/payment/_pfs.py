@@ -8,7 +8,15 @@ from decimal import Decimal
 
 from cartcode.kb.loader import KB, load_kb
 from cartcode.kb.schema import merge_ids
-from cartcode.payment._common import PAYER_WARNINGS, given_or_default, rate_label, rate_sources, shown
+from cartcode.payment._common import (
+    PAYER_WARNINGS,
+    given_or_default,
+    rate_label,
+    rate_sources,
+    remember,
+    remembered,
+    shown,
+)
 from cartcode.payment._model import Component, Estimate, Input, cents, money
 from cartcode.payment._rates import Rates
 
@@ -26,6 +34,15 @@ def estimate_professional(
     """The Medicare physician fee schedule payment of the CAR-T administration (38228; 0540T before
     2025): (work RVU + practice expense RVU + malpractice RVU) x GPCI x conversion factor."""
     kb = kb if kb is not None else load_kb()
+    key = ("PFS", service_date, place_of_service, gpci, payer)
+    found = remembered(kb, key)
+    if found is not None:
+        return found
+    return remember(kb, key, _compute(service_date, place_of_service, gpci, payer, kb))
+
+
+def _compute(service_date: dt.date, place_of_service: str, gpci: Decimal | float | int | None, payer: str,
+             kb: KB) -> Estimate:
     rates = Rates(kb, "PFS", service_date)
     cy = f"CY{service_date.year}"
     inputs: list[Input] = [Input("date of service", service_date.isoformat(), "given"),

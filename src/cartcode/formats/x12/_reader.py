@@ -286,6 +286,7 @@ class _Scanner:
     isa_end: int = 0  # buffer offset just past the current ISA
     hits: list[int] | None = None  # offsets of the prefilter's matches in the buffer (computed once)
     hits_of: re.Pattern[bytes] | None = None  # the pattern `hits` came from (see buffer_hits)
+    professional: re.Pattern[bytes] | None = None  # professional_pattern(prefilter), looked up once
     hit_i: int = 0
     clm_form: bytes | None = None  # what precedes "CLM*" after the terminator in this file
     scanned_upto: int = 0  # buffer offset up to which segment identifiers were checked (or skipped)
@@ -813,7 +814,14 @@ class _Scanner:
         (_prefilter.professional_pattern), so 837P transactions are scanned without it; should the
         kind change within a buffer, the hits are recomputed (`hit_i` starts over: claims only
         move forward, so the claim's own hits are found again)."""
-        pattern = prefilter if kind == "institutional" else professional_pattern(prefilter)
+        if kind == "institutional":
+            pattern = prefilter
+        else:
+            # looked up once per scanner: hashing a compiled pattern hashes its whole program
+            narrow = self.professional
+            if narrow is None:
+                narrow = self.professional = professional_pattern(prefilter)
+            pattern = narrow
         hits = self.hits
         if hits is None or self.hits_of is not pattern:
             hits = self.hits = match_starts(pattern, buf)
