@@ -203,6 +203,8 @@ def test_cached_estimates_equal_fresh_ones_on_random_discharges() -> None:
         cached = estimate_inpatient(drg, day, kb=kb, **kwargs)  # type: ignore[arg-type]
         fresh = _ipps._compute(drg, day, kb=kb, **kwargs)  # type: ignore[arg-type]
         assert cached.to_json() == fresh.to_json(), (drg, day, kwargs)
+        head = estimate_inpatient(drg, day, kb=kb, parts=False, **kwargs)  # type: ignore[arg-type]
+        assert (head.total, head.complete, head.year) == (fresh.total, fresh.complete, fresh.year)
     assert 0 < len(_ipps._CACHE) <= _ipps._CACHE_SIZE
 
 
@@ -232,3 +234,12 @@ def test_remembered_outpatient_and_professional_estimates_equal_fresh_ones() -> 
         assert out.to_json() == _opps._compute(day, product, wage, payer, kb).to_json(), (day, product, wage, payer)
         out.warnings.clear()
         out.components.clear()
+        for full, head in ((estimate_professional(day, place_of_service=place, gpci=gpci, payer=payer, kb=kb),
+                            estimate_professional(day, place_of_service=place, gpci=gpci, payer=payer, kb=kb,
+                                                  parts=False)),
+                           (estimate_outpatient(day, product=product, wage_index=wage, payer=payer, kb=kb),
+                            estimate_outpatient(day, product=product, wage_index=wage, payer=payer, kb=kb,
+                                                parts=False))):
+            assert (head.total, head.complete, head.year, head.basis) == (full.total, full.complete, full.year,
+                                                                           full.basis)
+            assert not head.components and not head.warnings

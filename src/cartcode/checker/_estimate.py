@@ -123,13 +123,14 @@ def line_estimate(ctx: Ctx, *, parts: bool = True) -> dict[str, Any] | None:
     products = ctx.specific_products()
     pos_note: str | None = None
     if ctx.setting == "outpatient":
-        est = estimate_outpatient(day, product=products[0] if products else None, payer=payer, kb=ctx.kb)
+        est = estimate_outpatient(day, product=products[0] if products else None, payer=payer, kb=ctx.kb,
+                                  parts=parts)
     else:
         pos = admin.line.place_of_service or claim.place_of_service
         place = "facility" if pos is None or pos in FACILITY_POS else "office"
         rate = "facility" if place == "facility" else "non-facility"
         pos_note = f"place of service {pos} on the claim: the PFS {rate} rate" if pos else None
-        est = estimate_professional(day, place_of_service=place, payer=payer, kb=ctx.kb)
+        est = estimate_professional(day, place_of_service=place, payer=payer, kb=ctx.kb, parts=parts)
         if pos is None:
             for item in est.inputs:
                 if item.name == "place of service":

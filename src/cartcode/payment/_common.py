@@ -16,18 +16,21 @@ _MEMO: dict[tuple[object, ...], tuple[KB, Estimate]] = {}
 _MEMO_SIZE = 4096
 
 
-def remembered(kb: KB, key: tuple[object, ...]) -> Estimate | None:
-    """A copy of the estimate remembered for `key` with this KB, or None."""
+def remembered(kb: KB, key: tuple[object, ...], parts: bool = True) -> Estimate | None:
+    """A copy of the estimate remembered for `key` with this KB (its headline only without `parts`),
+    or None."""
     hit = _MEMO.get((id(kb), *key))
-    return hit[1].copy() if hit is not None and hit[0] is kb else None
+    if hit is None or hit[0] is not kb:
+        return None
+    return hit[1].copy() if parts else hit[1].headline()
 
 
-def remember(kb: KB, key: tuple[object, ...], estimate: Estimate) -> Estimate:
+def remember(kb: KB, key: tuple[object, ...], estimate: Estimate, parts: bool = True) -> Estimate:
     """Remember `estimate` for `key` with this KB; returns a copy for the caller to change."""
     if len(_MEMO) >= _MEMO_SIZE:
         _MEMO.clear()
     _MEMO[(id(kb), *key)] = (kb, estimate)
-    return estimate.copy()
+    return estimate.copy() if parts else estimate.headline()
 
 
 def weakest(*labels: str | None) -> str:

@@ -89,8 +89,7 @@ def estimate_inpatient(
     else:
         template = hit[1]
     if not parts:
-        return Estimate(setting=template.setting, system=template.system, year=template.year, total=template.total,
-                        complete=template.complete, basis=template.basis, currency=template.currency)
+        return template.headline()
     return _for_discharge(template, discharge_date, charges)
 
 

@@ -77,6 +77,12 @@ class Estimate:
                         inputs=[Input(i.name, i.value, i.origin, i.note) for i in self.inputs],
                         warnings=list(self.warnings), sources=list(self.sources))
 
+    def headline(self) -> Estimate:
+        """The total, whether it is complete, system, year and basis, without the parts (for a
+        caller that shows only those, e.g. the batch claims table)."""
+        return Estimate(setting=self.setting, system=self.system, year=self.year, total=self.total,
+                        complete=self.complete, basis=self.basis, currency=self.currency)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "setting": self.setting, "system": self.system, "year": self.year,

@@ -30,15 +30,17 @@ def estimate_outpatient(
     wage_index: Decimal | float | int | None = None,
     payer: str = "medicare",
     kb: KB | None = None,
+    parts: bool = True,
 ) -> Estimate:
     """The Medicare OPPS payment of a hospital outpatient CAR-T administration (38228, 0540T before
-    2025) and, where the KB has the quarter's ASP payment limit, the product line."""
+    2025) and, where the KB has the quarter's ASP payment limit, the product line.
+    `parts=False`: only the headline (total, complete, year, basis), for callers that show no more."""
     kb = kb if kb is not None else load_kb()
     key = ("OPPS", service_date, product, wage_index, payer)
-    found = remembered(kb, key)
+    found = remembered(kb, key, parts)
     if found is not None:
         return found
-    return remember(kb, key, _compute(service_date, product, wage_index, payer, kb))
+    return remember(kb, key, parts=parts, estimate=_compute(service_date, product, wage_index, payer, kb))
 
 
 def _compute(service_date: dt.date, product: str | None, wage_index: Decimal | float | int | None, payer: str,

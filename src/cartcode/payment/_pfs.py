@@ -30,15 +30,17 @@ def estimate_professional(
     gpci: Decimal | float | int | None = None,
     payer: str = "medicare",
     kb: KB | None = None,
+    parts: bool = True,
 ) -> Estimate:
     """The Medicare physician fee schedule payment of the CAR-T administration (38228; 0540T before
-    2025): (work RVU + practice expense RVU + malpractice RVU) x GPCI x conversion factor."""
+    2025): (work RVU + practice expense RVU + malpractice RVU) x GPCI x conversion factor.
+    `parts=False`: only the headline (total, complete, year, basis), for callers that show no more."""
     kb = kb if kb is not None else load_kb()
     key = ("PFS", service_date, place_of_service, gpci, payer)
-    found = remembered(kb, key)
+    found = remembered(kb, key, parts)
     if found is not None:
         return found
-    return remember(kb, key, _compute(service_date, place_of_service, gpci, payer, kb))
+    return remember(kb, key, parts=parts, estimate=_compute(service_date, place_of_service, gpci, payer, kb))
 
 
 def _compute(service_date: dt.date, place_of_service: str, gpci: Decimal | float | int | None, payer: str,
