@@ -95,19 +95,13 @@ def estimate_inpatient(
 
 def _for_discharge(template: Estimate, discharge_date: dt.date, charges: Decimal | float | int | None) -> Estimate:
     """A copy of a cached estimate with this discharge's date and charges as its inputs."""
-    inputs: list[Input] = []
-    for item in template.inputs:
-        value = item.value
+    estimate = template.copy()
+    for item in estimate.inputs:
         if item.name == "discharge date":
-            value = discharge_date.isoformat()
+            item.value = discharge_date.isoformat()
         elif item.name == "covered charges" and charges is not None:
-            value = shown(number(charges))
-        inputs.append(Input(item.name, value, item.origin, item.note))
-    return Estimate(setting=template.setting, system=template.system, year=template.year, total=template.total,
-                    complete=template.complete, basis=template.basis, currency=template.currency,
-                    components=[Component(c.name, c.amount, c.formula, list(c.sources), c.confidence)
-                                for c in template.components],
-                    inputs=inputs, warnings=list(template.warnings), sources=list(template.sources))
+            item.value = shown(number(charges))
+    return estimate
 
 
 def _compute(
