@@ -214,6 +214,17 @@ def _decimal(text: str) -> Decimal | None:
 
 # Element labels of the service segments, formatted once: SV1 -> {n: "SV10n"} and the procedure
 # composite's components (index k -> "SV101-k" for SV1, "SV202-k" for SV2).
+# The claim fields a reader collects in _Builder.claim_kw (all default to None in Claim.__init__).
+_CLAIM_KW: Final = frozenset({
+    "type_of_bill", "place_of_service", "statement_from", "statement_to", "admission_date", "discharge_date",
+    "payer", "filing_indicator", "medicare_part", "total_charge", "admission_type", "admission_source",
+    "patient_status", "sex", "birth_date",
+})
+# The service line fields collected in a line dict (Line.__init__; all but `number` default to None).
+_LINE_KW: Final = frozenset({
+    "number", "revenue_code", "procedure", "modifiers", "units", "charge", "date", "ndc", "place_of_service",
+    "diagnosis_pointers", "notes", "loc", "locs",
+})
 _SV_ELEMENTS: Final = {tag: {n: f"{tag}{n:02d}" for n in range(1, 8)} for tag in ("SV1", "SV2")}
 _SV_LABELS: Final = {tag: {k: f"{tag}{proc:02d}-{k}" for k in range(1, 8)} for tag, proc in (("SV1", 1), ("SV2", 2))}
 
@@ -472,6 +483,11 @@ class _Builder:
             self.patient(ctx.dmg, ctx.dmg_loc)
         if not any(d.kind == "principal" for d in self.diagnoses):
             self.note("no principal diagnosis (HI ABK/BK) on the claim", clm_loc)
+        if not _CLAIM_KW.issuperset(kw):
+            raise AssertionError(f"unexpected claim fields {sorted(set(kw) - _CLAIM_KW)}")
+        # every field by name (not **kw): a compiled call then goes straight to Claim.__init__ instead
+        # of through keyword parsing; the fields the claim does not have are None, their default
+        g = kw.get
         return Claim(
             id=claim_id,
             kind=ctx.kind,
@@ -488,7 +504,21 @@ class _Builder:
             input_notes=self.notes,
             loc=clm_loc,
             locs=self.locs,
-            **kw,  # type: ignore[arg-type]
+            type_of_bill=cast("str | None", g("type_of_bill")),
+            place_of_service=cast("str | None", g("place_of_service")),
+            statement_from=cast("dt.date | None", g("statement_from")),
+            statement_to=cast("dt.date | None", g("statement_to")),
+            admission_date=cast("dt.date | None", g("admission_date")),
+            discharge_date=cast("dt.date | None", g("discharge_date")),
+            payer=cast("Payer | None", g("payer")),
+            filing_indicator=cast("str | None", g("filing_indicator")),
+            medicare_part=cast('Literal["A", "B"] | None', g("medicare_part")),
+            total_charge=cast("Decimal | None", g("total_charge")),
+            admission_type=cast("str | None", g("admission_type")),
+            admission_source=cast("str | None", g("admission_source")),
+            patient_status=cast("str | None", g("patient_status")),
+            sex=cast("str | None", g("sex")),
+            birth_date=cast("dt.date | None", g("birth_date")),
         )
 
 
@@ -574,4 +604,21 @@ def _close_line(b: _Builder, lx: Segment, line: dict[str, object] | None, line_n
         what = "SV2" if b.ctx.kind == "institutional" else "SV1"
         raise ClaimReadError(f"service line LX*{lx.get(1)} has no {what}", loc_of(b.ctx, lx, "2400", "LX01"))
     line["notes"] = list(line_notes)
-    b.lines.append(Line(**line))  # type: ignore[arg-type]
+    if not _LINE_KW.issuperset(line):
+        raise AssertionError(f"unexpected line fields {sorted(set(line) - _LINE_KW)}")
+    g = line.get  # every field by name, as Claim in _Builder.finish
+    b.lines.append(Line(
+        number=cast(int, line["number"]),
+        revenue_code=cast("Coded | None", g("revenue_code")),
+        procedure=cast("Coded | None", g("procedure")),
+        modifiers=cast("list[Coded] | None", g("modifiers")),
+        units=cast("Decimal | None", g("units")),
+        charge=cast("Decimal | None", g("charge")),
+        date=cast("dt.date | None", g("date")),
+        ndc=cast("str | None", g("ndc")),
+        place_of_service=cast("str | None", g("place_of_service")),
+        diagnosis_pointers=cast("list[int] | None", g("diagnosis_pointers")),
+        notes=cast("list[Note] | None", g("notes")),
+        loc=cast("Location | None", g("loc")),
+        locs=cast("dict[str, Location] | None", g("locs")),
+    ))
