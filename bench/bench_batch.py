@@ -252,10 +252,21 @@ def main() -> None:
         inpatient: dict[str, tuple[int, float, int, float, int, float]] = {}
         for size in ("small", "large"):
             ip_file = synth837i.write(tmp / f"inpatient-{size}.837", args.cart_claims, size=size)
-            n_ip, t_ip = cart_run(ip_file, tmp / f"out-ip-{size}", 3, pure=not _build.compiled())
-            n_ipng, t_ipng = cart_run(ip_file, tmp / f"out-ip-ng-{size}", 3, pure=not _build.compiled(),
-                                      grouping=False)
-            n_ms, t_ms = msdrg_run(ip_file)
+            # interleaved rounds (grouped, --no-grouping, msdrg alone), the best of each: a slow
+            # stretch of this shared VM then cannot land on one of the three only
+            n_ip = n_ipng = n_ms = 0
+            t_ip = t_ipng = t_ms = 1e9
+            for r in range(args.cart_rounds):
+                n, t = cart_run(ip_file, tmp / f"out-ip-{size}-{r}", 3, pure=not _build.compiled())
+                if t < t_ip:
+                    n_ip, t_ip = n, t
+                n, t = cart_run(ip_file, tmp / f"out-ip-ng-{size}-{r}", 3, pure=not _build.compiled(),
+                                grouping=False)
+                if t < t_ipng:
+                    n_ipng, t_ipng = n, t
+                n, t = msdrg_run(ip_file)
+                if t < t_ms:
+                    n_ms, t_ms = n, t
             assert n_ip == n_ipng == n_ms == args.cart_claims, (n_ip, n_ipng, n_ms)
             inpatient[size] = (n_ip, t_ip, n_ipng, t_ipng, n_ms, t_ms)
             ip_file.unlink()
