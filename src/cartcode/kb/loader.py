@@ -178,6 +178,7 @@ class KB:
     # The KB never changes after loading, so attribute queries are memoised (recommend and the
     # rules ask the same few questions for every encounter and claim).
     _where: dict[tuple[tuple[str, Any], ...], list[CodeRow]] = field(default_factory=dict, repr=False)
+    _by_id: dict[str, Product] | None = field(default=None, repr=False)  # product_by_id's index, built on first use
 
     @property
     def edition(self) -> str:
@@ -242,7 +243,13 @@ class KB:
         return rows if on is None else [row for row in rows if row.valid_on(on)]
 
     def product_by_id(self, product_id: str) -> Product | None:
-        return next((p for p in self.products if p.id == product_id), None)
+        index = self._by_id
+        if index is None:  # the first product of an id wins, as the scan it replaces
+            index = {}
+            for product in self.products:
+                index.setdefault(product.id, product)
+            self._by_id = index
+        return index.get(product_id)
 
     # -- policies ----------------------------------------------------------------------------
     def policy(self, policy_id: str, on: dt.date | None = None) -> Policy | None:
