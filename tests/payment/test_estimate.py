@@ -201,7 +201,9 @@ def test_cached_estimates_equal_fresh_ones_on_random_discharges() -> None:
         }
         drg = rng.choice(["018", "018", "871", None])
         cached = estimate_inpatient(drg, day, kb=kb, **kwargs)  # type: ignore[arg-type]
-        fresh = _ipps._compute(drg, day, kb=kb, **kwargs)  # type: ignore[arg-type]
+        options = _ipps._Options(operating_ccr=None, ime=None, dsh=None, uncompensated_care=None,  # type: ignore[arg-type]
+                                 **kwargs)
+        fresh = _ipps._compute(drg, day, options, kb)
         assert cached.to_json() == fresh.to_json(), (drg, day, kwargs)
         head = estimate_inpatient(drg, day, kb=kb, parts=False, **kwargs)  # type: ignore[arg-type]
         assert (head.total, head.complete, head.year) == (fresh.total, fresh.complete, fresh.year)

@@ -5,6 +5,7 @@ care, NTAP and the cost outlier, each from the KB's rate table of the discharge'
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from cartcode.kb.loader import KB, load_kb
@@ -70,21 +71,16 @@ def estimate_inpatient(
     claims table): the estimate may then come without its components, inputs, warnings and sources."""
     kb = kb if kb is not None else load_kb()
     table = kb.rate_table("IPPS", discharge_date)
+    options = _Options(charges, adjustment, adjustment_reason, product, wage_index, operating_ccr, capital_ccr, ime,
+                       dsh, uncompensated_care, transfer, payer)
     if table is None or operating_ccr is not None:
-        return _compute(drg, discharge_date, charges=charges, adjustment=adjustment,
-                        adjustment_reason=adjustment_reason, product=product, wage_index=wage_index,
-                        operating_ccr=operating_ccr, capital_ccr=capital_ccr, ime=ime, dsh=dsh,
-                        uncompensated_care=uncompensated_care, transfer=transfer, payer=payer, kb=kb)
-    key: _Key = (id(table), _fiscal_year(discharge_date), drg, charges is None, adjustment, adjustment_reason, product,
-                 wage_index, capital_ccr, ime, dsh, uncompensated_care, transfer, payer)
+        return _compute(drg, discharge_date, options, kb)
+    key: _Key = (id(table), _fiscal_year(discharge_date), drg, charges is None, replace(options, charges=None))
     hit = _CACHE.get(key)
     if hit is None or hit[0] is not table:  # the table is held by the entry: its id cannot be reused meanwhile
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.clear()
-        template = _compute(drg, discharge_date, charges=charges, adjustment=adjustment,
-                            adjustment_reason=adjustment_reason, product=product, wage_index=wage_index,
-                            capital_ccr=capital_ccr, ime=ime, dsh=dsh, uncompensated_care=uncompensated_care,
-                            transfer=transfer, payer=payer, kb=kb)
+        template = _compute(drg, discharge_date, options, kb)
         _CACHE[key] = (table, template)
     else:
         template = hit[1]
@@ -104,26 +100,29 @@ def _for_discharge(template: Estimate, discharge_date: dt.date, charges: Decimal
     return estimate
 
 
-def _compute(
-    drg: str | None,
-    discharge_date: dt.date,
-    *,
-    charges: Decimal | float | int | None = None,
-    adjustment: bool = False,
-    adjustment_reason: str | None = None,
-    product: str | None = None,
-    wage_index: Decimal | float | int | None = None,
-    operating_ccr: Decimal | float | int | None = None,
-    capital_ccr: Decimal | float | int | None = None,
-    ime: Decimal | float | int | None = None,
-    dsh: Decimal | float | int | None = None,
-    uncompensated_care: Decimal | float | int | None = None,
-    transfer: bool = False,
-    payer: str = "medicare",
-    kb: KB | None = None,
-) -> Estimate:
+@dataclass(frozen=True, slots=True)
+class _Options:
+    """estimate_inpatient's keyword arguments but the KB (hashable: part of the cache key)."""
+
+    charges: Decimal | float | int | None
+    adjustment: bool
+    adjustment_reason: str | None
+    product: str | None
+    wage_index: Decimal | float | int | None
+    operating_ccr: Decimal | float | int | None
+    capital_ccr: Decimal | float | int | None
+    ime: Decimal | float | int | None
+    dsh: Decimal | float | int | None
+    uncompensated_care: Decimal | float | int | None
+    transfer: bool
+    payer: str
+
+
+def _compute(drg: str | None, discharge_date: dt.date, o: _Options, kb: KB) -> Estimate:
     """The estimate itself, computed from the rate table (see estimate_inpatient)."""
-    kb = kb if kb is not None else load_kb()
+    charges, adjustment, adjustment_reason, product = o.charges, o.adjustment, o.adjustment_reason, o.product
+    wage_index, operating_ccr, capital_ccr, ime, dsh = o.wage_index, o.operating_ccr, o.capital_ccr, o.ime, o.dsh
+    uncompensated_care, transfer, payer = o.uncompensated_care, o.transfer, o.payer
     rates = Rates(kb, "IPPS", discharge_date)
     fy = f"FY{_fiscal_year(discharge_date)}"
     inputs: list[Input] = [Input("MS-DRG", drg or "(none)", "given"),
