@@ -182,7 +182,7 @@ def test_cached_estimates_equal_fresh_ones_on_random_discharges() -> None:
     computation's, field by field, in any order of calls."""
     import random
 
-    from cartcode.payment import _ipps
+    from cartcode.payment import _common, _ipps
 
     kb = load_kb()
     rng = random.Random(5)
@@ -207,7 +207,7 @@ def test_cached_estimates_equal_fresh_ones_on_random_discharges() -> None:
         assert cached.to_json() == fresh.to_json(), (drg, day, kwargs)
         head = estimate_inpatient(drg, day, kb=kb, parts=False, **kwargs)  # type: ignore[arg-type]
         assert (head.total, head.complete, head.year) == (fresh.total, fresh.complete, fresh.year)
-    assert 0 < len(_ipps._CACHE) <= _ipps._CACHE_SIZE
+    assert 0 < len(_common._MEMO) <= _common._MEMO_SIZE
 
 
 def test_remembered_outpatient_and_professional_estimates_equal_fresh_ones() -> None:

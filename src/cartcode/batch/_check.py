@@ -69,11 +69,8 @@ def with_grouping(chunks: Iterator[Columns], grouping: bool) -> Iterator[Columns
 def check_claim(claim: Claim, kb: KB) -> tuple[list[Finding], dict[str, Any] | None, dict[str, Any] | None]:
     """The findings, the MS-DRG grouping and the payment estimate of one claim (grouping on or off as
     the run says: GROUPING; the estimate whole or as its table columns: FULL_ESTIMATES)."""
-    full = FULL_ESTIMATES.get()
-    findings, grouping, estimate = evaluate_claim(claim, kb, grouping=GROUPING.get(), estimate_parts=full)
-    if estimate is not None and not full:
-        estimate = {"total": estimate["total"], "complete": estimate["complete"]}
-    return findings, grouping, estimate
+    # without FULL_ESTIMATES, the engine builds only the estimate's total and complete keys
+    return evaluate_claim(claim, kb, grouping=GROUPING.get(), estimate_parts=FULL_ESTIMATES.get())
 
 
 def result_of(item: Claim | ClaimError, kb: KB) -> ClaimResult:

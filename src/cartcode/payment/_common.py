@@ -2,35 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from cartcode.kb.loader import KB
 from cartcode.kb.schema import CONFIDENCE_RANK, Rate, merge_ids
 from cartcode.payment._model import Estimate, Input
 
-# Outpatient and professional estimates by their arguments (the service date, place, payer...): a
-# pure function of them and the KB, and a batch's claims share a few dates. The KB is held by each
-# entry, so its id cannot be reused by another KB meanwhile. tests/payment/test_estimate.py compares
-# remembered answers with fresh ones.
+# Estimates by their arguments: a pure function of them and the KB, and a batch's claims share a few
+# of them (outpatient and professional: the service date, place, payer...; inpatient: the fiscal
+# year's table, see _ipps). The KB is held by each entry, so its id (or that of one of its tables)
+# cannot be reused meanwhile. tests/payment/test_estimate.py compares remembered answers with fresh ones.
 _MEMO: dict[tuple[object, ...], tuple[KB, Estimate]] = {}
 _MEMO_SIZE = 4096
 
 
-def remembered(kb: KB, key: tuple[object, ...], parts: bool = True) -> Estimate | None:
-    """A copy of the estimate remembered for `key` with this KB (its headline only without `parts`),
-    or None."""
+def memoised(kb: KB, key: tuple[object, ...], compute: Callable[[], Estimate]) -> Estimate:
+    """The estimate remembered for `key` with this KB, computed (and remembered) the first time.
+    Shared: the caller returns a copy (Estimate.copy) or the headline, never this one."""
     hit = _MEMO.get((id(kb), *key))
-    if hit is None or hit[0] is not kb:
-        return None
-    return hit[1].copy() if parts else hit[1].headline()
-
-
-def remember(kb: KB, key: tuple[object, ...], estimate: Estimate, parts: bool = True) -> Estimate:
-    """Remember `estimate` for `key` with this KB; returns a copy for the caller to change."""
+    if hit is not None and hit[0] is kb:
+        return hit[1]
     if len(_MEMO) >= _MEMO_SIZE:
         _MEMO.clear()
+    estimate = compute()
     _MEMO[(id(kb), *key)] = (kb, estimate)
-    return estimate.copy() if parts else estimate.headline()
+    return estimate
 
 
 def weakest(*labels: str | None) -> str:

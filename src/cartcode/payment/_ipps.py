@@ -9,10 +9,11 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from cartcode.kb.loader import KB, load_kb
-from cartcode.kb.schema import RateTable, merge_ids
+from cartcode.kb.schema import merge_ids
 from cartcode.payment._common import (
     PAYER_WARNINGS,
     given_or_default,
+    memoised,
     number,
     rate_label,
     rate_sources,
@@ -28,14 +29,11 @@ def _fiscal_year(day: dt.date) -> int:
     return day.year + 1 if day.month >= 10 else day.year
 
 
-# Estimates of the same year's table with the same arguments but the discharge date and the charges.
-# Without the hospital's operating cost-to-charge ratio no outlier is computed: the discharge date then
-# only picks the rate table (and names the fiscal year) and the charges are only an input shown, so one
-# computation serves every discharge of the year (a batch of a million claims has a handful of keys).
-# tests/payment/test_estimate.py compares cached answers with fresh ones on random discharges.
-_Key = tuple[object, ...]
-_CACHE: dict[_Key, tuple[RateTable, Estimate]] = {}
-_CACHE_SIZE = 512
+# Inpatient estimates are remembered (_common.memoised) per year's table and arguments but the
+# discharge date and the charges: without the hospital's operating cost-to-charge ratio no outlier is
+# computed, so the discharge date only picks the rate table (and names the fiscal year) and the charges
+# are only an input shown; one computation serves every discharge of the year (a batch of a million
+# claims has a handful of keys). tests/payment/test_estimate.py compares them with fresh answers.
 
 
 def estimate_inpatient(
@@ -75,15 +73,8 @@ def estimate_inpatient(
                        dsh, uncompensated_care, transfer, payer)
     if table is None or operating_ccr is not None:
         return _compute(drg, discharge_date, options, kb)
-    key: _Key = (id(table), _fiscal_year(discharge_date), drg, charges is None, replace(options, charges=None))
-    hit = _CACHE.get(key)
-    if hit is None or hit[0] is not table:  # the table is held by the entry: its id cannot be reused meanwhile
-        if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.clear()
-        template = _compute(drg, discharge_date, options, kb)
-        _CACHE[key] = (table, template)
-    else:
-        template = hit[1]
+    key = ("IPPS", id(table), _fiscal_year(discharge_date), drg, charges is None, replace(options, charges=None))
+    template = memoised(kb, key, lambda: _compute(drg, discharge_date, options, kb))
     if not parts:
         return template.headline()
     return _for_discharge(template, discharge_date, charges)

@@ -8,15 +8,7 @@ from decimal import Decimal
 
 from cartcode.kb.loader import KB, load_kb
 from cartcode.kb.schema import merge_ids
-from cartcode.payment._common import (
-    PAYER_WARNINGS,
-    given_or_default,
-    rate_label,
-    rate_sources,
-    remember,
-    remembered,
-    shown,
-)
+from cartcode.payment._common import PAYER_WARNINGS, given_or_default, memoised, rate_label, rate_sources, shown
 from cartcode.payment._model import Component, Estimate, Input, cents, money
 from cartcode.payment._rates import Rates
 
@@ -37,10 +29,8 @@ def estimate_outpatient(
     `parts=False`: only the headline (total, complete, year, basis), for callers that show no more."""
     kb = kb if kb is not None else load_kb()
     key = ("OPPS", service_date, product, wage_index, payer)
-    found = remembered(kb, key, parts)
-    if found is not None:
-        return found
-    return remember(kb, key, parts=parts, estimate=_compute(service_date, product, wage_index, payer, kb))
+    estimate = memoised(kb, key, lambda: _compute(service_date, product, wage_index, payer, kb))
+    return estimate.copy() if parts else estimate.headline()
 
 
 def _compute(service_date: dt.date, product: str | None, wage_index: Decimal | float | int | None, payer: str,

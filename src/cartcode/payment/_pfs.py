@@ -8,15 +8,7 @@ from decimal import Decimal
 
 from cartcode.kb.loader import KB, load_kb
 from cartcode.kb.schema import merge_ids
-from cartcode.payment._common import (
-    PAYER_WARNINGS,
-    given_or_default,
-    rate_label,
-    rate_sources,
-    remember,
-    remembered,
-    shown,
-)
+from cartcode.payment._common import PAYER_WARNINGS, given_or_default, memoised, rate_label, rate_sources, shown
 from cartcode.payment._model import Component, Estimate, Input, cents, money
 from cartcode.payment._rates import Rates
 
@@ -37,10 +29,8 @@ def estimate_professional(
     `parts=False`: only the headline (total, complete, year, basis), for callers that show no more."""
     kb = kb if kb is not None else load_kb()
     key = ("PFS", service_date, place_of_service, gpci, payer)
-    found = remembered(kb, key, parts)
-    if found is not None:
-        return found
-    return remember(kb, key, parts=parts, estimate=_compute(service_date, place_of_service, gpci, payer, kb))
+    estimate = memoised(kb, key, lambda: _compute(service_date, place_of_service, gpci, payer, kb))
+    return estimate.copy() if parts else estimate.headline()
 
 
 def _compute(service_date: dt.date, place_of_service: str, gpci: Decimal | float | int | None, payer: str,
