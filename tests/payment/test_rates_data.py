@@ -84,3 +84,19 @@ def test_a_value_that_is_not_a_number_is_refused(tmp_path: Path) -> None:
     path.write_text(path.read_text().replace('value: "29064"', 'value: "about 29k"', 1))
     with pytest.raises(KBError, match="not a decimal number"):
         load_kb_from(kb_dir)
+
+
+def test_rate_table_lookups_are_remembered_and_equal_the_scan() -> None:
+    """KB.rate_table remembers its answer per (system, day) - the batch asks once per claim -; every
+    remembered answer, asked twice, is the table a scan of payment_rates finds (or None)."""
+    import datetime as dt
+    import random
+
+    kb = load_kb()
+    rng = random.Random(3)
+    for _ in range(500):
+        day = dt.date(2019, 1, 1) + dt.timedelta(days=rng.randrange(365 * 10))
+        system = rng.choice(["IPPS", "OPPS", "PFS", "none"])
+        scanned = next((t for t in kb.payment_rates if t.system == system and t.valid_on(day)), None)
+        assert kb.rate_table(system, day) is scanned
+        assert kb.rate_table(system, day) is scanned, (system, day)

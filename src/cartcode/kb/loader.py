@@ -179,6 +179,7 @@ class KB:
     # rules ask the same few questions for every encounter and claim).
     _where: dict[tuple[tuple[str, Any], ...], list[CodeRow]] = field(default_factory=dict, repr=False)
     _by_id: dict[str, Product] | None = field(default=None, repr=False)  # product_by_id's index, built on first use
+    _rate_tables: dict[tuple[str, dt.date], RateTable | None] = field(default_factory=dict, repr=False)
 
     @property
     def edition(self) -> str:
@@ -264,7 +265,14 @@ class KB:
     # -- payment rates -----------------------------------------------------------------------
     def rate_table(self, system: str, day: dt.date) -> RateTable | None:
         """The rate table of a payment system (IPPS, OPPS, PFS) in force on a day, if the KB has one."""
-        return next((t for t in self.payment_rates if t.system == system and t.valid_on(day)), None)
+        key = (system, day)
+        memo = self._rate_tables
+        if key in memo:
+            return memo[key]
+        found = next((t for t in self.payment_rates if t.system == system and t.valid_on(day)), None)
+        if len(memo) < 100_000:  # every day of a few years, per system: a batch asks per claim
+            memo[key] = found
+        return found
 
     # -- sources -----------------------------------------------------------------------------
     def source(self, source_id: str) -> Source:

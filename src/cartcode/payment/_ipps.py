@@ -5,7 +5,7 @@ care, NTAP and the cost outlier, each from the KB's rate table of the discharge'
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 
 from cartcode.kb.loader import KB, load_kb
@@ -69,12 +69,14 @@ def estimate_inpatient(
     claims table): the estimate may then come without its components, inputs, warnings and sources."""
     kb = kb if kb is not None else load_kb()
     table = kb.rate_table("IPPS", discharge_date)
-    options = _Options(charges, adjustment, adjustment_reason, product, wage_index, operating_ccr, capital_ccr, ime,
-                       dsh, uncompensated_care, transfer, payer)
+    # _Options' fields after the charges, in its order: with whether charges were given, the cache key
+    # (a plain tuple: building and hashing the frozen dataclass per claim cost more than the lookup)
+    rest = (adjustment, adjustment_reason, product, wage_index, operating_ccr, capital_ccr, ime, dsh,
+            uncompensated_care, transfer, payer)
     if table is None or operating_ccr is not None:
-        return _compute(drg, discharge_date, options, kb)
-    key = ("IPPS", id(table), _fiscal_year(discharge_date), drg, charges is None, replace(options, charges=None))
-    template = memoised(kb, key, lambda: _compute(drg, discharge_date, options, kb))
+        return _compute(drg, discharge_date, _Options(charges, *rest), kb)
+    key = ("IPPS", id(table), _fiscal_year(discharge_date), drg, charges is None, rest)
+    template = memoised(kb, key, lambda: _compute(drg, discharge_date, _Options(charges, *rest), kb))
     if not parts:
         return template.headline()
     return _for_discharge(template, discharge_date, charges)
@@ -93,7 +95,7 @@ def _for_discharge(template: Estimate, discharge_date: dt.date, charges: Decimal
 
 @dataclass(frozen=True, slots=True)
 class _Options:
-    """estimate_inpatient's keyword arguments but the KB (hashable: part of the cache key)."""
+    """estimate_inpatient's keyword arguments but the KB."""
 
     charges: Decimal | float | int | None
     adjustment: bool
