@@ -29,11 +29,12 @@ from cartcode.kb.loader import KB
 from cartcode.model import Claim, ClaimError, ClaimSource
 
 CHUNK: Final = 16_384
-# Claims read in full are checked BLOCK at a time (evaluate_contexts: the grouper's calls back to back).
-# Measured on the all-CAR-T 837I small claims (bench/bench_batch.py, compiled): 1 (claim by claim)
-# 224-232 us a claim, 4: 190, 8: 175-185, 16: 206, 32: 219 (a block's claims outlive the young
-# generation, so larger blocks pay in full garbage collections; --no-grouping unchanged at 8).
-BLOCK: Final = 8
+# With grouping on, claims read in full are checked BLOCK at a time (evaluate_contexts: the grouper's
+# calls back to back); with grouping off one by one (nothing to gain: a block's claims only outlive
+# the young generation). Measured (compiled, 837I CAR-T claims, best of 15 interleaved runs): small
+# claims grouped 212 us a claim one by one, 165 in blocks of 4 or 8; large claims 313, 269 in
+# blocks of 4, 306 in blocks of 8 (their objects overflow the young generation: full collections).
+BLOCK: Final = 4
 
 
 def internal_error(exc: BaseException, what: str) -> str:
@@ -131,7 +132,8 @@ class _Chunk:
     """One chunk of rows, built for the common case: a cleared claim costs two list appends;
     the constant columns (file, status, error, finding count) are filled in when it is full."""
 
-    __slots__ = ("estimate", "findings", "grouping", "ids", "idx", "kb", "label", "month", "pending", "special")
+    __slots__ = ("block", "estimate", "findings", "grouping", "ids", "idx", "kb", "label", "month", "pending",
+                 "special")
 
     def __init__(self, label: str, kb: KB) -> None:
         self.label = label
@@ -144,6 +146,7 @@ class _Chunk:
         self.estimate: dict[int, dict[str, Any]] = {}  # position -> the claim's payment estimate
         self.month: dict[int, str] = {}  # position -> the claim's month of service
         self.pending: list[tuple[int, int, Claim]] = []  # claims read in full, checked a block at a time
+        self.block = BLOCK if GROUPING.get() else 1
 
     def add(self, item: Claim | ClaimError, index: int) -> None:
         """A claim read in full (checked by the rules, with the block it joins) or a claim that failed."""
@@ -154,7 +157,7 @@ class _Chunk:
             self.special[position] = ("failed", item.error, 0)
             return
         self.pending.append((position, index, item))
-        if len(self.pending) >= BLOCK:
+        if len(self.pending) >= self.block:
             self.flush()
 
     def flush(self) -> None:
